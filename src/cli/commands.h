@@ -1,0 +1,8 @@
+/* The mdm subcommands; each returns the process exit status. */
+#ifndef MDM_CLI_COMMANDS_H
+#define MDM_CLI_COMMANDS_H
+
+int cli_version(int argc, char **argv);
+int cli_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,21 @@
+/* The duckdb backend. SKELETON: being written. */
+#include "mdm/sys/backend.h"
+
+static const char *library_version(void) { return "unknown"; }
+
+static int open_conn(mdm_backend_conn **out, const mdm_target *target, const mdm_config *cfg)
+{
+    *out = NULL;
+    return mdm_error_set(MDM_ENOTSUP, "the duckdb backend is not built yet");
+}
+
+static void close_conn(mdm_backend_conn *conn) { (void)conn; }
+
+const mdm_backend mdm_backend_duckdb = {
+    .version = MDM_BACKEND_VERSION,
+    .name = "duckdb",
+    .file_extension = ".duckdb",
+    .library_version = library_version,
+    .open = open_conn,
+    .close = close_conn,
+};

@@ -1,0 +1,10 @@
+/* What the storage core shares about a store between its files. */
+#ifndef MDM_STORAGE_STORE_H
+#define MDM_STORAGE_STORE_H
+
+#include "mdm/sys/backend.h"
+
+/* The dataset a store points at (never NULL). */
+const char *mdm_store_dataset(const mdm_store *store);
+
+#endif
