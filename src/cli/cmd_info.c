@@ -1,9 +1,17 @@
-/* mdm version, mdm info. */
+/* mdm version, mdm info: what mdm is, where it keeps things, what it is linked with. */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
 
+#include "cli/cli.h"
 #include "cli/commands.h"
-#include "mdm/mdm.h"
 
 int cli_version(int argc, char **argv)
 {
@@ -13,28 +21,176 @@ int cli_version(int argc, char **argv)
     return 0;
 }
 
+/* Number of registered datasets: the registry YAML files. */
+static long count_datasets(const char *configs_path)
+{
+    DIR *d = opendir(configs_path);
+    if (!d)
+        return 0;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Bytes used under a directory (not following symlinks). */
+static unsigned long long disk_usage(const char *path, int depth)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return (unsigned long long)st.st_size;
+    if (depth > 32)
+        return 0;
+    unsigned long long total = 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    char child[PATH_MAX];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+        if (n > 0 && (size_t)n < sizeof child)
+            total += disk_usage(child, depth + 1);
+    }
+    closedir(d);
+    return total;
+}
+
+/* Free bytes on the file system holding `path` or its nearest existing parent. */
+static unsigned long long free_space(const char *path)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    struct statvfs vfs;
+    while (statvfs(p, &vfs) != 0) {
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            return statvfs("/", &vfs) == 0 ? (unsigned long long)vfs.f_bavail * vfs.f_frsize : 0;
+        *slash = '\0';
+    }
+    return (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+}
+
+static void human_size(char *buf, size_t size, unsigned long long bytes)
+{
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void usage(void)
+{
+    puts("Usage: mdm info [--format rich|json]\n"
+         "\n"
+         "  Show configuration, storage backends and system information.\n"
+         "\n"
+         "Options:\n"
+         "  --format, -f TEXT  Output format: rich (default) or json.\n"
+         "  --help             Show this message and exit.");
+}
+
 int cli_info(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        puts("Usage: mdm info\n\n  Show configuration, storage backends and system information.");
-        return 0;
+    const char *format = "rich";
+    for (int i = 1; i < argc; i++) {
+        bool bad = false;
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            usage();
+            return 0;
+        } else if ((v = cli_option_value(argc, argv, &i, "--format", "-f", &bad))) {
+            format = v;
+        } else if (bad) {
+            return 2;
+        } else {
+            cli_fail("No such option: %s", argv[i]);
+            return 2;
+        }
     }
-    mdm_config *cfg = NULL;
-    if (mdm_config_load(&cfg, NULL)) {
-        fprintf(stderr, "Error: %s\n", mdm_error_last()->message);
+    if (strcmp(format, "rich") != 0 && strcmp(format, "json") != 0) {
+        cli_fail("Invalid value for '--format': '%s' is not one of 'rich', 'json'.", format);
+        return 2;
+    }
+    mdm_config *cfg = cli_config_load();
+    if (!cfg)
         return 1;
+    const char *datasets = mdm_config_path(cfg, "datasets_path");
+    long ndatasets = count_datasets(mdm_config_path(cfg, "configs_path"));
+    unsigned long long used = disk_usage(datasets, 0), avail = free_space(mdm_config_home(cfg));
+    struct utsname un;
+    char platform[300] = "unknown";
+    if (uname(&un) == 0)
+        snprintf(platform, sizeof platform, "%s %s %s", un.sysname, un.release, un.machine);
+
+    int rc = 0;
+    if (strcmp(format, "json") == 0) {
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:I, s:I, s:I, s:I, s:I, s:s,"
+            " s:{s:s, s:s, s:s}}",
+            "version", mdm_version(), "home", mdm_config_home(cfg), "config_file",
+            mdm_config_file(cfg), "default_backend",
+            mdm_config_str(cfg, "database.default_backend"), "paths", "datasets_path", datasets,
+            "configs_path", mdm_config_path(cfg, "configs_path"), "logs_path",
+            mdm_config_path(cfg, "logs_path"), "custom_features_path",
+            mdm_config_path(cfg, "custom_features_path"), "batch_size",
+            (json_int_t)mdm_config_int(cfg, "performance.batch_size"), "max_workers",
+            (json_int_t)mdm_config_int(cfg, "performance.max_concurrent_operations"), "datasets",
+            (json_int_t)ndatasets, "storage_used_bytes", (json_int_t)used, "free_disk_bytes",
+            (json_int_t)avail, "platform", platform, "libraries", "sqlite",
+            mdm_backend_library_version("sqlite"), "duckdb",
+            mdm_backend_library_version("duckdb"), "libpq",
+            mdm_backend_library_version("postgres"));
+        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (text)
+            puts(text);
+        else
+            rc = cli_fail("out of memory");
+        free(text);
+        json_decref(o);
+    } else {
+        char used_s[32], avail_s[32];
+        human_size(used_s, sizeof used_s, used);
+        human_size(avail_s, sizeof avail_s, avail);
+        printf("ML Data Manager\n\n");
+        printf("  Version            %s\n", mdm_version());
+        printf("  Home               %s\n", mdm_config_home(cfg));
+        printf("  Config file        %s\n", mdm_config_file(cfg));
+        printf("  Default backend    %s\n", mdm_config_str(cfg, "database.default_backend"));
+        printf("\nPaths\n");
+        printf("  Datasets           %s\n", datasets);
+        printf("  Configs            %s\n", mdm_config_path(cfg, "configs_path"));
+        printf("  Logs               %s\n", mdm_config_path(cfg, "logs_path"));
+        printf("  Custom features    %s\n", mdm_config_path(cfg, "custom_features_path"));
+        printf("\nPerformance\n");
+        printf("  Chunk size         %lld\n",
+               (long long)mdm_config_int(cfg, "performance.batch_size"));
+        printf("  Max workers        %lld\n",
+               (long long)mdm_config_int(cfg, "performance.max_concurrent_operations"));
+        printf("\nStorage\n");
+        printf("  Datasets           %ld\n", ndatasets);
+        printf("  Storage used       %s\n", used_s);
+        printf("  Free disk          %s\n", avail_s);
+        printf("\nLinked engines\n");
+        printf("  SQLite             %s\n", mdm_backend_library_version("sqlite"));
+        printf("  DuckDB             %s\n", mdm_backend_library_version("duckdb"));
+        printf("  libpq              %s\n", mdm_backend_library_version("postgres"));
+        printf("\nSystem\n");
+        printf("  Platform           %s\n", platform);
     }
-    printf("MDM version      %s\n", mdm_version());
-    printf("Home             %s\n", mdm_config_home(cfg));
-    printf("Config file      %s\n", mdm_config_file(cfg));
-    printf("Default backend  %s\n", mdm_config_str(cfg, "database.default_backend"));
-    printf("Datasets path    %s\n", mdm_config_path(cfg, "datasets_path"));
-    printf("Configs path     %s\n", mdm_config_path(cfg, "configs_path"));
-    printf("Logs path        %s\n", mdm_config_path(cfg, "logs_path"));
-    printf("Custom features  %s\n", mdm_config_path(cfg, "custom_features_path"));
-    printf("SQLite           %s\n", mdm_backend_library_version("sqlite"));
-    printf("DuckDB           %s\n", mdm_backend_library_version("duckdb"));
-    printf("libpq            %s\n", mdm_backend_library_version("postgres"));
-    mdm_config_free(cfg);
-    return 0;
+    cli_config_free(cfg);
+    return rc;
 }

@@ -1,0 +1,62 @@
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+mdm_config *cli_config_load(void)
+{
+    mdm_config *cfg = NULL;
+    if (mdm_config_load(&cfg, NULL) != 0) {
+        cli_fail_last();
+        return NULL;
+    }
+    if (mdm_log_init(cfg) != 0) {
+        cli_fail_last();
+        mdm_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void cli_config_free(mdm_config *cfg)
+{
+    mdm_log_shutdown();
+    mdm_config_free(cfg);
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    bool tty = isatty(STDERR_FILENO);
+    fputs(tty ? "\033[31mError:\033[0m " : "Error: ", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int cli_fail_last(void)
+{
+    const mdm_error *e = mdm_error_last();
+    return cli_fail("%s", e->message[0] ? e->message : mdm_error_name(e->code));
+}
+
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, const char *alias,
+                             bool *bad)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) == 0 && arg[n] == '=')
+        return arg + n + 1;
+    if (strcmp(arg, name) != 0 && !(alias && strcmp(arg, alias) == 0))
+        return NULL;
+    if (*i + 1 >= argc) {
+        cli_fail("Option '%s' requires an argument.", arg);
+        *bad = true;
+        return NULL;
+    }
+    return argv[++*i];
+}

@@ -1,0 +1,25 @@
+/* Shared pieces of the mdm command line. */
+#ifndef MDM_CLI_CLI_H
+#define MDM_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "mdm/mdm.h"
+
+/* Loads the configuration and starts logging; on failure prints the error and returns
+ * NULL (the caller exits 1). */
+mdm_config *cli_config_load(void);
+void cli_config_free(mdm_config *cfg);
+
+/* Prints "Error: <message>" on stderr (red on a terminal). Returns 1, the exit status. */
+int cli_fail(const char *fmt, ...) MDM_PRINTF(1, 2);
+/* cli_fail with the thread's last mdm error. */
+int cli_fail_last(void);
+
+/* Exact match of an option that takes a value: `--name VALUE` or `--name=VALUE`.
+ * Advances *i past the value. Returns the value, or NULL when argv[*i] is not it. A
+ * missing value prints an error and sets *bad. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, const char *alias,
+                             bool *bad);
+
+#endif
