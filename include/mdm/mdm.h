@@ -375,12 +375,13 @@ const char *const *mdm_backend_names(void);
 
 /* ------------------------------------------------------------------ identifiers */
 
-/* Validates a table or column name: 1..63 bytes... (see mdm_ident_check). Identifiers
- * may contain spaces, quotes and unicode; they may not contain NUL or control
- * characters and must be valid UTF-8. */
+/* Validates a table or column name: 1 to 63 bytes (PostgreSQL's limit) of valid UTF-8
+ * without control characters. Spaces, quotes and unicode are allowed: every backend
+ * quotes identifiers. */
 int mdm_ident_check(const char *name);
-/* Validates a dataset name (SPEC: letters, digits, '_' ; '-' is turned into '_';
- * lower-cased; at most 100 characters) and writes the normalized form. */
+/* Validates a dataset name and writes its normalized form (SPEC §4.1): letters (Unicode
+ * allowed), digits and '_'; '-' becomes '_'; ASCII lower-cased; at most 100 characters.
+ * No '/' or '.' can pass, so a name cannot escape the mdm home. */
 int mdm_dataset_name_normalize(char *out, size_t size, const char *name);
 
 #ifdef __cplusplus

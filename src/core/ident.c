@@ -74,7 +74,5 @@ int mdm_dataset_name_normalize(char *out, size_t size, const char *name)
     out[o] = '\0';
     if (chars > 100)
         return mdm_error_set(MDM_EINVALID, "Dataset name cannot exceed 100 characters");
-    if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
-        return mdm_error_set(MDM_EINVALID, "Dataset name '%s' is not allowed", name);
     return 0;
 }
