@@ -307,6 +307,30 @@ const char *mdm_store_describe(const mdm_store *store);
 int mdm_store_checkout(mdm_store *store, mdm_conn **out);
 void mdm_store_checkin(mdm_store *store, mdm_conn *conn);
 
+/* Pools. Every store draws on the process-wide pool of its target (one per SQLite or
+ * DuckDB file, one per PostgreSQL database), created on first use and closed with the
+ * last store that uses it. */
+typedef struct mdm_pool_stats {
+    char name[256];            /* "sqlite:/path/file.sqlite", "postgres:host:port/db" */
+    const char *backend;
+    size_t size;               /* open or being opened */
+    size_t idle, in_use, waiting;
+    size_t min_size, max_size;
+    uint64_t checkouts, created, timeouts, connect_failures, leaks_reported;
+    uint64_t closed_lifetime, closed_idle, closed_broken, closed_validation, closed_resize;
+    double wait_p50_ms, wait_p99_ms;   /* time to obtain a connection */
+    double usage_p50_ms, usage_p99_ms; /* time a connection stayed checked out */
+    const char *breaker;       /* "closed", "open" or "half-open" */
+} mdm_pool_stats;
+
+int mdm_store_pool_stats(mdm_store *store, mdm_pool_stats *out);
+/* Every pool of the process; caller frees the array with free(). */
+int mdm_pool_stats_all(mdm_pool_stats **out, size_t *count);
+/* Changes the store's pool limits at run time; surplus connections close as they idle. */
+int mdm_store_resize(mdm_store *store, size_t min_size, size_t max_size);
+/* Refuses new checkouts on the store's pool and waits for borrowed connections. */
+int mdm_store_drain(mdm_store *store, uint64_t timeout_ms);
+
 /* Operations on a checked-out connection; each dispatches to the backend. */
 int mdm_conn_ping(mdm_conn *conn);
 int mdm_conn_begin(mdm_conn *conn);

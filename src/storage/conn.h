@@ -2,16 +2,29 @@
 #ifndef MDM_STORAGE_CONN_H
 #define MDM_STORAGE_CONN_H
 
+#include <sys/types.h>
+
 #include "mdm/sys/backend.h"
 
 struct mdm_conn {
     const mdm_backend *backend;
     mdm_backend_conn *raw;
-    mdm_store *store;
+    mdm_store *store;      /* the store it was checked out through */
+    char *dataset;         /* dataset selected with use_dataset, if the backend has it */
     bool in_transaction;
-    bool failed;         /* an operation failed: validate before reuse */
+    bool failed;           /* an operation failed: validate before reuse */
+
+    /* Pool bookkeeping (pool.c), under the pool's lock unless noted. */
     uint64_t created_ns;
-    uint64_t last_used_ns;
+    uint64_t expires_ns;   /* 0: no lifetime limit */
+    uint64_t last_used_ns; /* owner's thread while checked out */
+    uint64_t checked_out_ns;
+    pid_t holder_tid;
+    bool checked_out;
+    bool leak_reported;
+    int generation;        /* non-zero: inherited across fork(), never reused */
+    struct mdm_conn *next_idle;
+    struct mdm_conn *all_prev, *all_next;
 };
 
 #endif

@@ -1,29 +1,20 @@
-/* The factory: (backend, target) -> a store from which connections are checked out.
- * Connections returned in good order are kept for reuse; the pool of issue #3 takes
- * over this role behind the same calls. */
+/* The factory: (backend, target) -> a store over the target's shared pool, from which
+ * connections are checked out and back in. */
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/strbuf.h"
 #include "storage/conn.h"
+#include "storage/pools.h"
 #include "storage/store.h"
-
-#define IDLE_MAX 16
 
 struct mdm_store {
     const mdm_backend *backend;
-    const mdm_config *cfg;
-    mdm_target target; /* strings owned */
-    char *describe;
-    pthread_mutex_t lock;
-    mdm_conn *idle[IDLE_MAX];
-    size_t nidle;
+    char *dataset;
+    pool *pool;
 };
-
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 int mdm_store_open(mdm_store **out, const char *backend, const mdm_target *target,
                    const mdm_config *cfg)
@@ -37,28 +28,16 @@ int mdm_store_open(mdm_store **out, const char *backend, const mdm_target *targe
     if (be->file_extension && !target->path)
         return mdm_error_set(MDM_EINVALID, "backend '%s' needs a database file path", be->name);
     mdm_store *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s || !(s->dataset = strdup(target->dataset))) {
+        free(s);
         return mdm_error_set(MDM_ENOMEM, "out of memory");
+    }
     s->backend = be;
-    s->cfg = cfg;
-    s->target.dataset = dup_or_null(target->dataset);
-    s->target.path = dup_or_null(target->path);
-    s->target.conninfo = dup_or_null(target->conninfo);
-    pthread_mutex_init(&s->lock, NULL);
-    strbuf d = STRBUF_INIT;
-    if (target->path)
-        strbuf_appendf(&d, "%s:%s", be->name, target->path);
-    else if (target->conninfo)
-        strbuf_appendf(&d, "%s:%s", be->name, target->dataset);
-    else
-        strbuf_appendf(&d, "%s:%s:%lld/%s/%s", be->name,
-                       mdm_config_str(cfg, "database.postgresql.host"),
-                       (long long)mdm_config_int(cfg, "database.postgresql.port"),
-                       mdm_config_str(cfg, "database.postgresql.database"), target->dataset);
-    s->describe = strbuf_detach(&d);
-    if (!s->target.dataset || !s->describe) {
-        mdm_store_free(s);
-        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    int rc = pools_get(&s->pool, be, target, cfg);
+    if (rc) {
+        free(s->dataset);
+        free(s);
+        return rc;
     }
     *out = s;
     return 0;
@@ -87,63 +66,37 @@ int mdm_store_open_dataset(mdm_store **out, const char *backend, const char *dat
     return mdm_store_open(out, be->name, &t, cfg);
 }
 
-static void conn_destroy(mdm_conn *c)
-{
-    if (!c)
-        return;
-    c->backend->close(c->raw);
-    free(c);
-}
-
 void mdm_store_free(mdm_store *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nidle; i++)
-        conn_destroy(s->idle[i]);
-    pthread_mutex_destroy(&s->lock);
-    free((char *)s->target.dataset);
-    free((char *)s->target.path);
-    free((char *)s->target.conninfo);
-    free(s->describe);
+    pools_put(s->pool);
+    free(s->dataset);
     free(s);
 }
 
 const char *mdm_store_backend_name(const mdm_store *s) { return s->backend->name; }
-const char *mdm_store_describe(const mdm_store *s) { return s->describe; }
-const char *mdm_store_dataset(const mdm_store *s) { return s->target.dataset; }
-
-static int conn_create(mdm_store *s, mdm_conn **out)
-{
-    mdm_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return mdm_error_set(MDM_ENOMEM, "out of memory");
-    int rc = s->backend->open(&c->raw, &s->target, s->cfg);
-    if (rc) {
-        free(c);
-        return rc;
-    }
-    c->backend = s->backend;
-    c->store = s;
-    c->created_ns = c->last_used_ns = mdm_now_ns();
-    *out = c;
-    return 0;
-}
+const char *mdm_store_describe(const mdm_store *s) { return pool_name(s->pool); }
+const char *mdm_store_dataset(const mdm_store *s) { return s->dataset; }
 
 int mdm_store_checkout(mdm_store *s, mdm_conn **out)
 {
     *out = NULL;
     mdm_conn *c = NULL;
-    pthread_mutex_lock(&s->lock);
-    if (s->nidle)
-        c = s->idle[--s->nidle];
-    pthread_mutex_unlock(&s->lock);
-    int rc = 0;
-    if (!c && (rc = conn_create(s, &c)))
+    int rc = pool_acquire(s->pool, &c);
+    if (rc)
         return rc;
-    if (s->backend->use_dataset && (rc = s->backend->use_dataset(c->raw, s->target.dataset))) {
-        conn_destroy(c);
-        return rc;
+    c->store = s;
+    /* A server backend serves many datasets per pool: point the session at ours. */
+    if (s->backend->use_dataset && (!c->dataset || strcmp(c->dataset, s->dataset) != 0)) {
+        free(c->dataset);
+        c->dataset = NULL;
+        if ((rc = s->backend->use_dataset(c->raw, s->dataset))) {
+            c->failed = true;
+            pool_release(s->pool, c);
+            return rc;
+        }
+        c->dataset = strdup(s->dataset);
     }
     c->last_used_ns = mdm_now_ns();
     *out = c;
@@ -152,22 +105,21 @@ int mdm_store_checkout(mdm_store *s, mdm_conn **out)
 
 void mdm_store_checkin(mdm_store *s, mdm_conn *c)
 {
-    if (!c)
-        return;
-    bool keep = true;
-    if (c->in_transaction || c->failed) {
-        c->in_transaction = false;
-        /* A connection that cannot be reset or answer a ping is not given out again. */
-        keep = (!s->backend->reset || s->backend->reset(c->raw) == 0) &&
-               (!c->failed || !s->backend->ping || s->backend->ping(c->raw) == 0);
-        c->failed = false;
-    }
-    c->last_used_ns = mdm_now_ns();
-    pthread_mutex_lock(&s->lock);
-    if (keep && s->nidle < IDLE_MAX) {
-        s->idle[s->nidle++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&s->lock);
-    conn_destroy(c);
+    if (c)
+        pool_release(s->pool, c);
 }
+
+int mdm_store_pool_stats(mdm_store *s, mdm_pool_stats *out)
+{
+    pool_stats(s->pool, out);
+    return 0;
+}
+
+int mdm_pool_stats_all(mdm_pool_stats **out, size_t *count) { return pools_stats_all(out, count); }
+
+int mdm_store_resize(mdm_store *s, size_t min_size, size_t max_size)
+{
+    return pool_resize(s->pool, min_size, max_size);
+}
+
+int mdm_store_drain(mdm_store *s, uint64_t timeout_ms) { return pool_drain(s->pool, timeout_ms); }

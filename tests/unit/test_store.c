@@ -253,7 +253,9 @@ static void dataset_names(void **state)
 
 int main(void)
 {
-    if (mdm_config_defaults(&cfg, "/tmp/mdm-test-store-home") != 0)
+    /* No minimum: the pool monitor must not open connections behind the counts. */
+    if (mdm_config_defaults(&cfg, "/tmp/mdm-test-store-home") != 0 ||
+        mdm_config_set(cfg, "database.pool.min_size", "0") != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(registry_lookup, setup),
