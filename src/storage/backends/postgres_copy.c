@@ -1,0 +1,288 @@
+/* PostgreSQL append: COPY ... FROM STDIN in binary format, the tuples built straight
+ * from the batch's column arrays and sent in large chunks.
+ *
+ * Binary COPY layout: the signature "PGCOPY\n\377\r\n\0", int32 flags, int32 header
+ * extension length; per row an int16 field count, then per field an int32 length (-1
+ * for NULL) and the value in the type's binary send format (big-endian int8/float8,
+ * one byte bool, raw text bytes, int32 days and int64 microseconds since 2000-01-01);
+ * an int16 -1 ends the data. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/backends/postgres_conn.h"
+
+#define CHUNK_BYTES (256 * 1024)
+
+typedef struct copy_out {
+    mdm_backend_conn *c;
+    char *buf;
+    size_t len, cap;
+} copy_out;
+
+static int send_bytes(copy_out *o, const char *data, size_t len)
+{
+    while (len > 0) {
+        int part = len > INT32_MAX ? INT32_MAX : (int)len;
+        if (PQputCopyData(o->c->pg, data, part) != 1)
+            return mdm_pg_error(o->c, NULL, "could not send COPY data");
+        data += part;
+        len -= (size_t)part;
+    }
+    return 0;
+}
+
+static int flush(copy_out *o)
+{
+    int rc = send_bytes(o, o->buf, o->len);
+    o->len = 0;
+    return rc;
+}
+
+/* Makes room for `need` more bytes, flushing a full chunk first. */
+static int reserve(copy_out *o, size_t need)
+{
+    if (o->len + need <= o->cap)
+        return 0;
+    if (o->len > 0) {
+        int rc = flush(o);
+        if (rc)
+            return rc;
+    }
+    if (need > o->cap) {
+        char *buf = realloc(o->buf, need);
+        if (!buf)
+            return mdm_error_set(MDM_ENOMEM, "out of memory building COPY data");
+        o->buf = buf;
+        o->cap = need;
+    }
+    return 0;
+}
+
+/* Whether the table column can take the batch column in our binary encoding. */
+static bool column_accepts(Oid table_oid, mdm_type type)
+{
+    switch (type) {
+    case MDM_TYPE_TEXT:
+        /* varchar and char share text's binary form. */
+        return table_oid == PG_OID_TEXT || table_oid == PG_OID_VARCHAR ||
+               table_oid == PG_OID_BPCHAR;
+    case MDM_TYPE_TIMESTAMP:
+        /* timestamptz's binary form is UTC microseconds too. */
+        return table_oid == PG_OID_TIMESTAMP || table_oid == PG_OID_TIMESTAMPTZ;
+    default: return table_oid == mdm_pg_oid_of_type(type);
+    }
+}
+
+static int check_shape(mdm_backend_conn *c, const char *table, const mdm_batch *batch)
+{
+    pg_column *cols = NULL;
+    size_t ncols = 0;
+    int rc = mdm_pg_table_columns(&cols, &ncols, c, table);
+    if (rc)
+        return rc;
+    size_t nb = mdm_batch_ncols(batch);
+    if (nb != ncols) {
+        rc = mdm_error_set(MDM_EINVALID, "batch has %zu columns but table '%s' has %zu", nb, table,
+                           ncols);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        const mdm_field *f = mdm_batch_field(batch, i);
+        if (!column_accepts(cols[i].oid, f->type)) {
+            rc = mdm_error_set(MDM_EINVALID,
+                               "batch column %zu '%s' is %s but column '%s' of table '%s' is %s",
+                               i + 1, f->name, mdm_type_name(f->type), cols[i].name, table,
+                               cols[i].type == f->type ? "of another PostgreSQL type"
+                                                       : mdm_type_name(cols[i].type));
+            goto cleanup;
+        }
+    }
+cleanup:
+    mdm_pg_columns_free(cols, ncols);
+    return rc;
+}
+
+/* Encodes and sends every row; a value PostgreSQL cannot take is MDM_EINVALID. */
+static int send_rows(copy_out *o, const char *table, const mdm_batch *batch)
+{
+    static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+    size_t ncols = mdm_batch_ncols(batch), nrows = mdm_batch_nrows(batch);
+    size_t fixed_row = 2 + ncols * 12; /* field count + (length + 8 bytes) per column */
+    int rc = reserve(o, sizeof header);
+    if (rc)
+        return rc;
+    memcpy(o->buf + o->len, header, sizeof header);
+    o->len += sizeof header;
+
+    for (size_t r = 0; r < nrows; r++) {
+        if ((rc = reserve(o, fixed_row)))
+            return rc;
+        mdm_pg_put_u16(o->buf + o->len, (uint16_t)ncols);
+        o->len += 2;
+        for (size_t col = 0; col < ncols; col++) {
+            const mdm_field *f = mdm_batch_field(batch, col);
+            if (mdm_batch_nulls(batch, col)[r]) {
+                mdm_pg_put_u32(o->buf + o->len, UINT32_MAX); /* -1: NULL */
+                o->len += 4;
+                continue;
+            }
+            const void *data = mdm_batch_data(batch, col);
+            char *p = o->buf + o->len;
+            switch (f->type) {
+            case MDM_TYPE_INT64:
+            case MDM_TYPE_FLOAT64: {
+                uint64_t bits;
+                memcpy(&bits, (const char *)data + 8 * r, 8); /* doubles bit for bit */
+                mdm_pg_put_u32(p, 8);
+                mdm_pg_put_u64(p + 4, bits);
+                o->len += 12;
+                break;
+            }
+            case MDM_TYPE_BOOL:
+                mdm_pg_put_u32(p, 1);
+                p[4] = ((const uint8_t *)data)[r] ? 1 : 0;
+                o->len += 5;
+                break;
+            case MDM_TYPE_DATE: {
+                int32_t d;
+                if (!mdm_pg_date_to_server(((const int32_t *)data)[r], &d))
+                    return mdm_error_set(MDM_EINVALID,
+                                         "date in table '%s' column '%s' row %zu is out of "
+                                         "PostgreSQL's range (4713 BC to 5874897 AD)",
+                                         table, f->name, r);
+                mdm_pg_put_u32(p, 4);
+                mdm_pg_put_u32(p + 4, (uint32_t)d);
+                o->len += 8;
+                break;
+            }
+            case MDM_TYPE_TIMESTAMP: {
+                int64_t t;
+                if (!mdm_pg_timestamp_to_server(((const int64_t *)data)[r], &t))
+                    return mdm_error_set(MDM_EINVALID,
+                                         "timestamp in table '%s' column '%s' row %zu is out of "
+                                         "PostgreSQL's range (4713 BC to 294276 AD)",
+                                         table, f->name, r);
+                mdm_pg_put_u32(p, 8);
+                mdm_pg_put_u64(p + 4, (uint64_t)t);
+                o->len += 12;
+                break;
+            }
+            case MDM_TYPE_TEXT: {
+                size_t len = 0;
+                const char *s = mdm_batch_text(batch, col, r, &len);
+                if (len > INT32_MAX)
+                    return mdm_error_set(MDM_EINVALID,
+                                         "text in table '%s' column '%s' row %zu is longer than "
+                                         "PostgreSQL's 1 GB limit",
+                                         table, f->name, r);
+                if (memchr(s, '\0', len))
+                    return mdm_error_set(MDM_EINVALID,
+                                         "text in table '%s' column '%s' row %zu contains a NUL "
+                                         "byte, which PostgreSQL cannot store",
+                                         table, f->name, r);
+                mdm_pg_put_u32(p, (uint32_t)len);
+                o->len += 4;
+                if (len > CHUNK_BYTES / 4) {
+                    /* Large values go out as they are, without a copy. */
+                    if ((rc = flush(o)) || (rc = send_bytes(o, s, len)))
+                        return rc;
+                } else {
+                    if ((rc = reserve(o, len + (ncols - col) * 12)))
+                        return rc;
+                    memcpy(o->buf + o->len, s, len);
+                    o->len += len;
+                }
+                break;
+            }
+            }
+        }
+        if (o->len >= CHUNK_BYTES && (rc = flush(o)))
+            return rc;
+    }
+    if ((rc = reserve(o, 2)))
+        return rc;
+    mdm_pg_put_u16(o->buf + o->len, UINT16_MAX); /* -1: end of data */
+    o->len += 2;
+    return flush(o);
+}
+
+/* Ends the COPY and collects the outcome. */
+static int finish_copy(mdm_backend_conn *c, const char *table)
+{
+    int rc = 0;
+    if (PQputCopyEnd(c->pg, NULL) != 1)
+        rc = mdm_pg_error(c, NULL, "could not end COPY into '%s'", table);
+    PGresult *res;
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = mdm_pg_error(c, res, "could not append to table '%s' of dataset '%s'", table,
+                              c->dataset);
+        PQclear(res);
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            break;
+    }
+    return rc;
+}
+
+/* Aborts the COPY so that none of its rows remain; the error already recorded (why we
+ * abort) stays. */
+static void abort_copy(mdm_backend_conn *c)
+{
+    if (PQputCopyEnd(c->pg, "mdm refused the batch") != 1)
+        return;
+    PGresult *res;
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        PQclear(res);
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            break;
+    }
+}
+
+int mdm_pg_append(mdm_backend_conn *c, const char *table, const mdm_batch *batch)
+{
+    int rc = check_shape(c, table, batch);
+    if (rc)
+        return rc;
+    /* Inside the caller's transaction a savepoint makes a failed batch vanish without
+     * aborting the rest; alone, COPY is atomic by itself. */
+    bool savepoint = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    if (savepoint && (rc = mdm_pg_exec(c, "SAVEPOINT mdm_append", "could not start an append")))
+        return rc;
+
+    copy_out o = {.c = c};
+    strbuf sql = STRBUF_INIT;
+    strbuf_append(&sql, "COPY ");
+    mdm_pg_append_table(&sql, c, table);
+    strbuf_append(&sql, " FROM STDIN (FORMAT binary)");
+    if (!strbuf_cstr(&sql)) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
+    PGresult *res = PQexec(c->pg, sql.data);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = mdm_pg_error(c, res, "could not append to table '%s' of dataset '%s'", table,
+                          c->dataset);
+        PQclear(res);
+        goto cleanup;
+    }
+    PQclear(res);
+    o.buf = malloc(CHUNK_BYTES + 4096);
+    o.cap = CHUNK_BYTES + 4096;
+    rc = o.buf ? send_rows(&o, table, batch)
+               : mdm_error_set(MDM_ENOMEM, "out of memory building COPY data");
+    if (rc)
+        abort_copy(c); /* our own refusal, or a failed send */
+    else
+        rc = finish_copy(c, table);
+cleanup:
+    if (savepoint) {
+        if (rc)
+            mdm_pg_exec_quietly(c, "ROLLBACK TO SAVEPOINT mdm_append; RELEASE SAVEPOINT mdm_append");
+        else
+            rc = mdm_pg_exec(c, "RELEASE SAVEPOINT mdm_append", "could not finish an append");
+    }
+    free(o.buf);
+    strbuf_free(&sql);
+    return rc;
+}
