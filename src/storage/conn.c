@@ -1,8 +1,17 @@
 /* Operations on a checked-out connection: argument checks, then the backend's slot.
- * Every failure marks the connection so that the store validates it before reuse. */
+ *
+ * Every failure marks the connection so that the pool validates it before reuse.
+ * Transient failures are retried where repeating cannot change the outcome:
+ * - busy/locked/serialization (MDM_EBUSY) outside a transaction: the failed statement
+ *   had no effect, so any operation may run again;
+ * - a lost connection (MDM_ECONNECT) outside a transaction: reconnect, then repeat only
+ *   operations that write nothing (a write may have committed before the loss);
+ * - never inside a transaction (the engine has rolled it back or will), and never
+ *   once rows have reached the caller's sink (they would be delivered twice). */
 #include <stdlib.h>
 
 #include "storage/conn.h"
+#include "storage/resilience.h"
 #include "storage/store.h"
 
 #define NEED_SLOT(conn, slot)                                                              \
@@ -10,13 +19,61 @@
         if (!(conn)->backend->slot)                                                        \
             return mdm_error_set(MDM_ENOTSUP, "backend '%s' does not support " #slot,      \
                                  (conn)->backend->name);                                   \
+        if (!(conn)->raw)                                                                  \
+            return mdm_error_set(MDM_ECONNECT, "connection was lost and could not be "     \
+                                 "reopened");                                              \
     } while (0)
+
+enum { RETRY_ATTEMPTS = 4 };
+static const uint64_t retry_base_ns = 10 * 1000000ull, retry_max_ns = 1000 * 1000000ull;
+
+typedef enum op_kind { READS, WRITES } op_kind;
 
 static int track(mdm_conn *conn, int rc)
 {
-    if (rc)
+    if (rc < 0)
         conn->failed = true;
     return rc;
+}
+
+/* After a failed attempt: true when the operation should run again (having waited and,
+ * for a lost connection, reconnected). */
+static bool retry_after(mdm_conn *conn, int rc, op_kind kind, unsigned attempt, bool delivered)
+{
+    if (rc >= 0 || attempt + 1 >= RETRY_ATTEMPTS || conn->in_transaction || delivered)
+        return false;
+    if (rc != MDM_EBUSY && !(rc == MDM_ECONNECT && kind == READS))
+        return false;
+    MDM_DEBUG("%s on %s; retrying (attempt %u)", mdm_error_last()->message, conn->backend->name,
+              attempt + 2);
+    sleep_ns(backoff_delay_ns(attempt, retry_base_ns, retry_max_ns));
+    if (rc == MDM_ECONNECT && conn->store)
+        return mdm_store_reconnect(conn) == 0;
+    return true;
+}
+
+#define RETRYING(conn, kind, rc, call)                                                     \
+    do {                                                                                   \
+        for (unsigned attempt_ = 0;; attempt_++) {                                         \
+            (rc) = (call);                                                                 \
+            if (!retry_after((conn), (rc), (kind), attempt_, false))                       \
+                break;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+/* Counts what reached the caller's sink, so a read is never repeated after rows went
+ * out. */
+typedef struct counted_sink {
+    mdm_batch_sink sink;
+    void *ctx;
+    bool delivered;
+} counted_sink;
+
+static int counting_sink(const mdm_batch *batch, void *p)
+{
+    counted_sink *c = p;
+    c->delivered = true;
+    return c->sink(batch, c->ctx);
 }
 
 int mdm_conn_ping(mdm_conn *conn)
@@ -30,10 +87,11 @@ int mdm_conn_begin(mdm_conn *conn)
     NEED_SLOT(conn, begin);
     if (conn->in_transaction)
         return mdm_error_set(MDM_EINVALID, "a transaction is already open on this connection");
-    int rc = track(conn, conn->backend->begin(conn->raw));
+    int rc;
+    RETRYING(conn, READS, rc, conn->backend->begin(conn->raw));
     if (rc == 0)
         conn->in_transaction = true;
-    return rc;
+    return track(conn, rc);
 }
 
 int mdm_conn_commit(mdm_conn *conn)
@@ -64,20 +122,28 @@ bool mdm_conn_in_transaction(const mdm_conn *conn) { return conn->in_transaction
 int mdm_conn_dataset_create(mdm_conn *conn)
 {
     NEED_SLOT(conn, dataset_create);
-    return track(conn, conn->backend->dataset_create(conn->raw, mdm_store_dataset(conn->store)));
+    int rc;
+    RETRYING(conn, WRITES, rc,
+             conn->backend->dataset_create(conn->raw, mdm_store_dataset(conn->store)));
+    return track(conn, rc);
 }
 
 int mdm_conn_dataset_exists(mdm_conn *conn, bool *exists)
 {
     NEED_SLOT(conn, dataset_exists);
-    return track(conn,
-                 conn->backend->dataset_exists(conn->raw, mdm_store_dataset(conn->store), exists));
+    int rc;
+    RETRYING(conn, READS, rc,
+             conn->backend->dataset_exists(conn->raw, mdm_store_dataset(conn->store), exists));
+    return track(conn, rc);
 }
 
 int mdm_conn_dataset_drop(mdm_conn *conn)
 {
     NEED_SLOT(conn, dataset_drop);
-    return track(conn, conn->backend->dataset_drop(conn->raw, mdm_store_dataset(conn->store)));
+    int rc;
+    RETRYING(conn, WRITES, rc,
+             conn->backend->dataset_drop(conn->raw, mdm_store_dataset(conn->store)));
+    return track(conn, rc);
 }
 
 static int check_fields(const mdm_field *fields, size_t nfields)
@@ -103,34 +169,46 @@ int mdm_conn_table_create(mdm_conn *conn, const char *table, const mdm_field *fi
         rc = check_fields(fields, nfields);
     if (rc)
         return rc;
-    return track(conn, conn->backend->table_create(conn->raw, table, fields, nfields));
+    RETRYING(conn, WRITES, rc, conn->backend->table_create(conn->raw, table, fields, nfields));
+    return rc == MDM_EEXISTS ? rc : track(conn, rc);
 }
 
 int mdm_conn_table_drop(mdm_conn *conn, const char *table)
 {
     NEED_SLOT(conn, table_drop);
     int rc = mdm_ident_check(table);
-    return rc ? rc : track(conn, conn->backend->table_drop(conn->raw, table));
+    if (rc)
+        return rc;
+    RETRYING(conn, WRITES, rc, conn->backend->table_drop(conn->raw, table));
+    return track(conn, rc);
 }
 
 int mdm_conn_table_exists(mdm_conn *conn, const char *table, bool *exists)
 {
     NEED_SLOT(conn, table_exists);
     int rc = mdm_ident_check(table);
-    return rc ? rc : track(conn, conn->backend->table_exists(conn->raw, table, exists));
+    if (rc)
+        return rc;
+    RETRYING(conn, READS, rc, conn->backend->table_exists(conn->raw, table, exists));
+    return track(conn, rc);
 }
 
 int mdm_conn_table_list(mdm_conn *conn, char ***names, size_t *count)
 {
     NEED_SLOT(conn, table_list);
-    return track(conn, conn->backend->table_list(conn->raw, names, count));
+    int rc;
+    RETRYING(conn, READS, rc, conn->backend->table_list(conn->raw, names, count));
+    return track(conn, rc);
 }
 
 int mdm_conn_table_schema(mdm_conn *conn, const char *table, mdm_field **fields, size_t *nfields)
 {
     NEED_SLOT(conn, table_schema);
     int rc = mdm_ident_check(table);
-    return rc ? rc : track(conn, conn->backend->table_schema(conn->raw, table, fields, nfields));
+    if (rc)
+        return rc;
+    RETRYING(conn, READS, rc, conn->backend->table_schema(conn->raw, table, fields, nfields));
+    return track(conn, rc);
 }
 
 void mdm_fields_free(mdm_field *fields, size_t nfields)
@@ -150,7 +228,9 @@ int mdm_conn_append(mdm_conn *conn, const char *table, const mdm_batch *batch)
         return rc;
     if (mdm_batch_nrows(batch) == 0)
         return 0;
-    return track(conn, conn->backend->append(conn->raw, table, batch));
+    /* All of the batch or none: a busy failure left nothing behind and may be repeated. */
+    RETRYING(conn, WRITES, rc, conn->backend->append(conn->raw, table, batch));
+    return track(conn, rc);
 }
 
 int mdm_conn_read(mdm_conn *conn, const mdm_read_request *req, mdm_batch_sink sink, void *ctx)
@@ -164,9 +244,14 @@ int mdm_conn_read(mdm_conn *conn, const mdm_read_request *req, mdm_batch_sink si
             return rc;
     if (req->offset < 0)
         return mdm_error_set(MDM_EINVALID, "read offset must not be negative");
-    rc = conn->backend->read(conn->raw, req, sink, ctx);
+    counted_sink counted = {sink, ctx, false};
+    for (unsigned attempt = 0;; attempt++) {
+        rc = conn->backend->read(conn->raw, req, counting_sink, &counted);
+        if (!retry_after(conn, rc, READS, attempt, counted.delivered))
+            break;
+    }
     /* A positive code is the sink's own stop value, not a connection failure. */
-    return rc < 0 ? track(conn, rc) : rc;
+    return track(conn, rc);
 }
 
 int mdm_conn_execute(mdm_conn *conn, const char *sql, const mdm_value *params, size_t nparams,
@@ -175,15 +260,24 @@ int mdm_conn_execute(mdm_conn *conn, const char *sql, const mdm_value *params, s
     NEED_SLOT(conn, execute);
     if (changes)
         *changes = 0;
-    int rc = conn->backend->execute(conn->raw, sql, params, nparams, sink, ctx, changes);
-    return rc < 0 ? track(conn, rc) : rc;
+    counted_sink counted = {sink, ctx, false};
+    int rc;
+    /* The statement may write: a lost connection is not retried (see the top). */
+    for (unsigned attempt = 0;; attempt++) {
+        rc = conn->backend->execute(conn->raw, sql, params, nparams, sink ? counting_sink : NULL,
+                                    &counted, changes);
+        if (!retry_after(conn, rc, WRITES, attempt, counted.delivered))
+            break;
+    }
+    return track(conn, rc);
 }
 
 int mdm_conn_metadata_get(mdm_conn *conn, const char *key, char **value)
 {
     NEED_SLOT(conn, metadata_get);
     *value = NULL;
-    int rc = conn->backend->metadata_get(conn->raw, key, value);
+    int rc;
+    RETRYING(conn, READS, rc, conn->backend->metadata_get(conn->raw, key, value));
     /* Not finding a key is an answer, not a fault of the connection. */
     return rc == MDM_ENOTFOUND ? rc : track(conn, rc);
 }
@@ -191,5 +285,7 @@ int mdm_conn_metadata_get(mdm_conn *conn, const char *key, char **value)
 int mdm_conn_metadata_set(mdm_conn *conn, const char *key, const char *value)
 {
     NEED_SLOT(conn, metadata_set);
-    return track(conn, conn->backend->metadata_set(conn->raw, key, value));
+    int rc;
+    RETRYING(conn, WRITES, rc, conn->backend->metadata_set(conn->raw, key, value));
+    return track(conn, rc);
 }

@@ -164,7 +164,8 @@ static void conn_close(mdm_conn *c)
 {
     if (!c)
         return;
-    c->backend->close(c->raw);
+    if (c->raw)
+        c->backend->close(c->raw);
     free(c->dataset);
     free(c);
 }
@@ -345,31 +346,21 @@ const char *pool_name(const pool *p) { return p->name; }
 
 /* ------------------------------------------------------------------ connecting */
 
-/* Opens a connection for a slot the caller holds; retries transient failures with
- * backoff, through the breaker. On failure the slot is still the caller's. */
-static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
+/* Opens a backend connection; retries transient failures with backoff, through the
+ * breaker. */
+static int connect_raw(pool *p, mdm_backend_conn **out, uint64_t deadline_ns)
 {
     *out = NULL;
     int rc = 0;
     for (unsigned attempt = 0; attempt < p->opt.connect_attempts; attempt++) {
-        uint64_t now = mdm_now_ns();
-        if ((rc = breaker_allow(&p->breaker, now, p->name)))
+        if ((rc = breaker_allow(&p->breaker, mdm_now_ns(), p->name)))
             return rc;
-        mdm_conn *c = calloc(1, sizeof *c);
-        if (!c) {
-            breaker_abandon(&p->breaker);
-            return mdm_error_set(MDM_ENOMEM, "out of memory opening a connection");
-        }
-        rc = p->backend->open(&c->raw, &p->target, p->cfg);
+        rc = p->backend->open(out, &p->target, p->cfg);
         if (rc == 0) {
             breaker_success(&p->breaker);
-            c->backend = p->backend;
-            c->created_ns = c->last_used_ns = mdm_now_ns();
-            c->expires_ns = jittered_expiry(p, c->created_ns);
-            *out = c;
             return 0;
         }
-        free(c);
+        *out = NULL;
         breaker_failure(&p->breaker, mdm_now_ns(), rc, mdm_error_last()->message);
         pthread_mutex_lock(&p->lock);
         p->connect_failures++;
@@ -379,14 +370,58 @@ static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
             break;
         uint64_t delay = backoff_delay_ns(attempt, ms_to_ns(p->opt.retry_base_ms),
                                           ms_to_ns(p->opt.retry_max_ms));
-        now = mdm_now_ns();
-        if (now + delay >= deadline_ns)
+        if (mdm_now_ns() + delay >= deadline_ns)
             break;
         MDM_DEBUG("pool %s: connect failed (%s); retrying in %llu ms", p->name,
                   mdm_error_last()->message, (unsigned long long)(delay / 1000000));
         sleep_ns(delay);
     }
     return rc;
+}
+
+/* Opens a connection for a slot the caller holds. On failure the slot is still the
+ * caller's. */
+static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
+{
+    *out = NULL;
+    mdm_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return mdm_error_set(MDM_ENOMEM, "out of memory opening a connection");
+    int rc = connect_raw(p, &c->raw, deadline_ns);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    c->backend = p->backend;
+    c->created_ns = c->last_used_ns = mdm_now_ns();
+    c->expires_ns = jittered_expiry(p, c->created_ns);
+    *out = c;
+    return 0;
+}
+
+int pool_reconnect(pool *p, mdm_conn *c)
+{
+    if (c->raw)
+        c->backend->close(c->raw);
+    c->raw = NULL;
+    free(c->dataset);
+    c->dataset = NULL;
+    c->in_transaction = false;
+    int rc = connect_raw(p, &c->raw, mdm_now_ns() + ms_to_ns(p->opt.acquire_timeout_ms));
+    if (rc) {
+        c->failed = true; /* raw is NULL: released as broken */
+        return rc;
+    }
+    c->failed = false;
+    c->created_ns = mdm_now_ns();
+    c->expires_ns = jittered_expiry(p, c->created_ns);
+    pthread_mutex_lock(&p->lock);
+    p->created++;
+    p->closed[CLOSE_BROKEN]++;
+    pthread_mutex_unlock(&p->lock);
+    mdm_counter_add(p->m.created, 1);
+    mdm_counter_add(p->m.closed[CLOSE_BROKEN], 1);
+    return 0;
 }
 
 /* Gives up a slot the caller held (a connect failed): pass it to the next waiter. */
@@ -559,8 +594,8 @@ void pool_release(pool *p, mdm_conn *c)
     uint64_t now = mdm_now_ns();
     lat_observe(&p->usage, now - c->checked_out_ns);
     mdm_histogram_observe(p->m.usage, (double)(now - c->checked_out_ns) / 1e9);
-    bool broken = false;
-    if (c->in_transaction || c->failed) {
+    bool broken = c->raw == NULL;
+    if (!broken && (c->in_transaction || c->failed)) {
         c->in_transaction = false;
         broken = (p->backend->reset && p->backend->reset(c->raw) != 0) ||
                  (c->failed && p->backend->ping && p->backend->ping(c->raw) != 0);

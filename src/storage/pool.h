@@ -36,6 +36,11 @@ void pool_destroy(pool *p);
 int pool_acquire(pool *p, mdm_conn **out);
 void pool_release(pool *p, mdm_conn *conn);
 
+/* Replaces the backend connection of a checked-out connection (after the connection
+ * was lost), through the same retries and breaker as a checkout. On failure the
+ * connection is left without a backend connection and is discarded on release. */
+int pool_reconnect(pool *p, mdm_conn *c);
+
 int pool_resize(pool *p, size_t min_size, size_t max_size);
 /* Refuses new checkouts, waits up to timeout_ms for borrowed connections to come back,
  * then closes every idle one. MDM_ETIMEOUT if some were still out. */

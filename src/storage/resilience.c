@@ -91,13 +91,6 @@ void breaker_failure(breaker *b, uint64_t now, int code, const char *message)
     pthread_mutex_unlock(&b->lock);
 }
 
-void breaker_abandon(breaker *b)
-{
-    pthread_mutex_lock(&b->lock);
-    b->probe_out = false;
-    pthread_mutex_unlock(&b->lock);
-}
-
 bool breaker_is_open(breaker *b, uint64_t now)
 {
     pthread_mutex_lock(&b->lock);

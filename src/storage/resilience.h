@@ -37,8 +37,6 @@ void breaker_init(breaker *b, unsigned threshold, uint64_t cooldown_ns);
 int breaker_allow(breaker *b, uint64_t now_ns, const char *name);
 void breaker_success(breaker *b);
 void breaker_failure(breaker *b, uint64_t now_ns, int code, const char *message);
-/* A permitted attempt ended without an outcome (e.g. out of memory): free the probe. */
-void breaker_abandon(breaker *b);
 bool breaker_is_open(breaker *b, uint64_t now_ns);
 const char *breaker_state_name(breaker *b, uint64_t now_ns);
 

@@ -79,6 +79,22 @@ const char *mdm_store_backend_name(const mdm_store *s) { return s->backend->name
 const char *mdm_store_describe(const mdm_store *s) { return pool_name(s->pool); }
 const char *mdm_store_dataset(const mdm_store *s) { return s->dataset; }
 
+/* A server backend serves many datasets per pool: point the session at ours. */
+static int select_dataset(mdm_store *s, mdm_conn *c)
+{
+    if (!s->backend->use_dataset || (c->dataset && strcmp(c->dataset, s->dataset) == 0))
+        return 0;
+    free(c->dataset);
+    c->dataset = NULL;
+    int rc = s->backend->use_dataset(c->raw, s->dataset);
+    if (rc) {
+        c->failed = true;
+        return rc;
+    }
+    c->dataset = strdup(s->dataset);
+    return 0;
+}
+
 int mdm_store_checkout(mdm_store *s, mdm_conn **out)
 {
     *out = NULL;
@@ -87,20 +103,19 @@ int mdm_store_checkout(mdm_store *s, mdm_conn **out)
     if (rc)
         return rc;
     c->store = s;
-    /* A server backend serves many datasets per pool: point the session at ours. */
-    if (s->backend->use_dataset && (!c->dataset || strcmp(c->dataset, s->dataset) != 0)) {
-        free(c->dataset);
-        c->dataset = NULL;
-        if ((rc = s->backend->use_dataset(c->raw, s->dataset))) {
-            c->failed = true;
-            pool_release(s->pool, c);
-            return rc;
-        }
-        c->dataset = strdup(s->dataset);
+    if ((rc = select_dataset(s, c))) {
+        pool_release(s->pool, c);
+        return rc;
     }
     c->last_used_ns = mdm_now_ns();
     *out = c;
     return 0;
+}
+
+int mdm_store_reconnect(mdm_conn *c)
+{
+    int rc = pool_reconnect(c->store->pool, c);
+    return rc ? rc : select_dataset(c->store, c);
 }
 
 void mdm_store_checkin(mdm_store *s, mdm_conn *c)

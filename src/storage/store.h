@@ -7,4 +7,7 @@
 /* The dataset a store points at (never NULL). */
 const char *mdm_store_dataset(const mdm_store *store);
 
+/* Replaces a checked-out connection's lost session and selects its dataset again. */
+int mdm_store_reconnect(mdm_conn *conn);
+
 #endif

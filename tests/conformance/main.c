@@ -161,6 +161,12 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    /* Ten threads each hold a connection for the whole of their work. */
+    static const char *const pool_keys[] = {"database.sqlalchemy.pool_size",
+                                            "database.duckdb.pool_size",
+                                            "database.postgresql.pool_size"};
+    for (size_t i = 0; i < 3; i++)
+        CHECK(mdm_config_set(fx.cfg, pool_keys[i], "16"));
     char group[64];
     int failed = 0;
 #define GROUP(g)                                                                           \
