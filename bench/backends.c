@@ -612,15 +612,16 @@ static void report_tool(bench_report *rep, const backend_bench *bb, const tool_r
         if (n == 0)
             continue;
         double wall = bench_median(t->seconds[p], (size_t)n);
-        char runs[16];
+        char runs[16], nrows[32];
         snprintf(runs, sizeof runs, "%d", n);
+        snprintf(nrows, sizeof nrows, "%lld", rows);
         bench_report_add(rep, case_names[p], t->tool, "rows_per_s", (double)rows / wall, "rows/s",
-                         "backend", bb->backend, "runs", runs, NULL);
+                         "backend", bb->backend, "rows", nrows, "runs", runs, NULL);
         bench_report_add(rep, case_names[p], t->tool, "wall_s", wall, "s", "backend",
-                         bb->backend, "runs", runs, NULL);
+                         bb->backend, "rows", nrows, "runs", runs, NULL);
         bench_report_add(rep, case_names[p], t->tool, "peak_rss_mb",
                          bench_max(t->peak_mb[p], (size_t)n), "MiB", "backend", bb->backend,
-                         "runs", runs, NULL);
+                         "rows", nrows, "runs", runs, NULL);
     }
 }
 

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -183,17 +185,39 @@ static BENCH_UNUSED double bench_mem_phase_peak_mb(const bench_mem_phase *p)
 
 /* ------------------------------------------------------------------ child tools */
 
+/* The peak RSS (VmHWM) of process `pid` in KiB, 0 when it cannot be read. */
+static BENCH_UNUSED long bench_process_hwm_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
 /* Runs argv[0] (found on PATH) with `stdin_text` on its standard input (NULL: none),
  * its standard output discarded and its standard error passed through. Extra
  * environment entries ("NAME=value") are added in the child only. Fills the wall time
  * and the child's own peak RSS (MiB). Returns the exit status (0 = success), or -1 when
- * it could not be run. */
+ * it could not be run.
+ *
+ * The peak is sampled from /proc/<pid>/status every few milliseconds until the child
+ * exits (a pidfd wakes us at once when it does). getrusage's ru_maxrss cannot be used
+ * for a child of a big process: Linux carries the parent's peak across fork and exec
+ * into it. VmHWM belongs to the memory the program got at exec, so it is the tool's own;
+ * sampling starts once the exec has happened (a close-on-exec pipe tells). */
 static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *stdin_text,
                                        const char *const extra_env[], double *wall_s,
                                        double *peak_rss_mb)
 {
-    int in_pipe[2] = {-1, -1};
-    if (pipe(in_pipe) != 0) {
+    int in_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+    if (pipe(in_pipe) != 0 || pipe2(exec_pipe, O_CLOEXEC) != 0) {
         fprintf(stderr, "bench: pipe: %s\n", strerror(errno));
         return -1;
     }
@@ -203,6 +227,8 @@ static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *std
         fprintf(stderr, "bench: fork: %s\n", strerror(errno));
         close(in_pipe[0]);
         close(in_pipe[1]);
+        close(exec_pipe[0]);
+        close(exec_pipe[1]);
         return -1;
     }
     if (pid == 0) {
@@ -212,14 +238,26 @@ static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *std
             dup2(devnull, STDOUT_FILENO);
         close(in_pipe[0]);
         close(in_pipe[1]);
+        close(exec_pipe[0]);
         for (size_t i = 0; extra_env && extra_env[i]; i++)
             putenv((char *)extra_env[i]);
         execvp(argv[0], (char *const *)argv);
-        fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(errno));
+        int err = errno;
+        ssize_t ignored = write(exec_pipe[1], &err, sizeof err);
+        (void)ignored;
         _exit(127);
     }
     close(in_pipe[0]);
-    if (stdin_text) {
+    close(exec_pipe[1]);
+    int exec_errno = 0;
+    ssize_t got;
+    while ((got = read(exec_pipe[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR)
+        ;
+    close(exec_pipe[0]);
+    if (got > 0)
+        fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(exec_errno));
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (stdin_text && got == 0) {
         size_t len = strlen(stdin_text), done = 0;
         while (done < len) {
             ssize_t n = write(in_pipe[1], stdin_text + done, len - done);
@@ -231,17 +269,32 @@ static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *std
         }
     }
     close(in_pipe[1]);
+    long peak_kb = 0;
     int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    while (wait4(pid, &status, 0, &ru) < 0) {
-        if (errno != EINTR) {
+    for (;;) {
+        if (got == 0) {
+            long kb = bench_process_hwm_kb(pid);
+            if (kb > peak_kb)
+                peak_kb = kb;
+        }
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            break;
+        if (done < 0 && errno != EINTR) {
             fprintf(stderr, "bench: wait for %s: %s\n", argv[0], strerror(errno));
+            if (pidfd >= 0)
+                close(pidfd);
             return -1;
         }
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+        poll(&pfd, pidfd >= 0 ? 1 : 0, 5);
     }
     *wall_s = bench_now_s() - start;
-    *peak_rss_mb = (double)ru.ru_maxrss / 1024.0;
+    *peak_rss_mb = (double)peak_kb / 1024.0;
+    if (pidfd >= 0)
+        close(pidfd);
+    if (got != 0)
+        return -1;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return -1;
@@ -284,9 +337,10 @@ static BENCH_UNUSED void bench_report_free(bench_report *r)
     r->rows = NULL;
 }
 
-/* Adds one row. After `unit` come extra "key", "value" string pairs, ended by NULL:
+/* Adds one row. After `unit` come extra "key", "value" string pairs, ended by NULL;
+ * a value that is a whole decimal number is written as a JSON number:
  *   bench_report_add(&r, "append", "mdm-sqlite", "rows_per_s", v, "rows/s",
- *                    "backend", "sqlite", NULL); */
+ *                    "backend", "sqlite", "runs", "3", NULL); */
 static BENCH_UNUSED void bench_report_add(bench_report *r, const char *case_name,
                                           const char *tool, const char *metric, double value,
                                           const char *unit, ...)
@@ -303,7 +357,9 @@ static BENCH_UNUSED void bench_report_add(bench_report *r, const char *case_name
     const char *key;
     while ((key = va_arg(ap, const char *)) != NULL) {
         const char *extra = va_arg(ap, const char *);
-        bad |= json_object_set_new(row, key, json_string(extra));
+        long long n = 0;
+        bool number = bench_parse_count(&n, extra, LLONG_MIN);
+        bad |= json_object_set_new(row, key, number ? json_integer(n) : json_string(extra));
     }
     va_end(ap);
     bad |= json_array_append_new(r->rows, row);
@@ -384,6 +440,8 @@ static BENCH_UNUSED void bench_report_print(const bench_report *r)
             size_t w = 0;
             if (json_is_string(v))
                 w = strlen(json_string_value(v));
+            else if (json_is_integer(v))
+                w = (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
             else if (json_is_number(v)) {
                 bench_format_value(num, sizeof num, json_number_value(v));
                 w = strlen(num);
@@ -405,7 +463,10 @@ static BENCH_UNUSED void bench_report_print(const bench_report *r)
             const char *text = "";
             if (json_is_string(v))
                 text = json_string_value(v);
-            else if (json_is_number(v)) {
+            else if (json_is_integer(v)) {
+                snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+                text = num;
+            } else if (json_is_number(v)) {
                 bench_format_value(num, sizeof num, json_number_value(v));
                 text = num;
             }
