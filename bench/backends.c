@@ -43,6 +43,10 @@ static const char *const categories[] = {
     "sports", "music",      "health", "automotive", "beauty", "office",
 };
 
+/* --one-transaction: all batches of a run are appended inside one transaction
+ * (mdm_conn_begin ... mdm_conn_commit) instead of one transaction per append. */
+static bool one_transaction;
+
 /* 2024-01-01 00:00:00 UTC in microseconds. */
 #define BASE_TS 1704067200000000LL
 
@@ -309,11 +313,19 @@ static void run_mdm(backend_bench *bb, const bench_ctx *ctx)
 
     bench_mem_phase mem = bench_mem_phase_start();
     double start = bench_now_s();
+    if (one_transaction && (rc = mdm_conn_begin(conn))) {
+        fail(t, "begin: %s", mdm_error_last()->message);
+        goto cleanup;
+    }
     for (size_t b = 0; b < d->nbatches; b++) {
         if ((rc = mdm_conn_append(conn, TABLE, d->batches[b]))) {
             fail(t, "append of batch %zu: %s", b, mdm_error_last()->message);
             goto cleanup;
         }
+    }
+    if (one_transaction && (rc = mdm_conn_commit(conn))) {
+        fail(t, "commit: %s", mdm_error_last()->message);
+        goto cleanup;
     }
     record(t, PHASE_WRITE, bench_now_s() - start, bench_mem_phase_peak_mb(&mem));
 
@@ -657,7 +669,12 @@ static void progress(const backend_bench *bb, const tool_result *t, int run, lon
 
 int main(int argc, char **argv)
 {
-    bench_options opt = bench_parse_options(argc, argv, BENCH_NAME, DEFAULT_ROWS);
+    const bench_flag flags[] = {
+        {"--one-transaction", "mdm appends every batch of a run in one transaction "
+                              "(default: one transaction per append call)", &one_transaction},
+        {NULL, NULL, NULL},
+    };
+    bench_options opt = bench_parse_options(argc, argv, BENCH_NAME, DEFAULT_ROWS, flags);
     int status = 0;
     bench_ctx ctx = {.pg_conninfo = getenv("MDM_TEST_PG_CONNINFO")};
     dataset data;
@@ -707,8 +724,9 @@ int main(int argc, char **argv)
     bench_command_line(psql_version, sizeof psql_version, "psql --version");
     sqlite_version[strcspn(sqlite_version, " ")] = '\0';
     fprintf(stderr,
-            "bench_%s: %lld rows in batches of %d, %d runs; SQLite %s (shell %s), DuckDB %s, "
-            "psql: %s\n", BENCH_NAME, opt.rows, BATCH_ROWS, opt.runs,
+            "bench_%s: %lld rows in batches of %d (%s), %d runs; SQLite %s (shell %s), "
+            "DuckDB %s, psql: %s\n", BENCH_NAME, opt.rows, BATCH_ROWS,
+            one_transaction ? "all in one transaction" : "one transaction each", opt.runs,
             mdm_backend_library_version("sqlite"), sqlite_version, duckdb_library_version(),
             psql_version[0] ? psql_version : "not found");
 

@@ -34,20 +34,30 @@
 
 /* ------------------------------------------------------------------ options */
 
+/* A benchmark's own on/off switch, e.g. {"--one-transaction", "append ...", &flag}. */
+typedef struct bench_flag {
+    const char *name;
+    const char *help;
+    bool *value;
+} bench_flag;
+
 typedef struct bench_options {
     int runs;          /* --runs N: repetitions; medians are reported */
     long long rows;    /* --rows N: data size (each benchmark has its default) */
     const char *out;   /* --out FILE: JSON results; default bench/results/<name>.json */
 } bench_options;
 
-static BENCH_UNUSED void bench_usage(const char *name, long long default_rows)
+static BENCH_UNUSED void bench_usage(const char *name, long long default_rows,
+                                     const bench_flag *flags)
 {
     fprintf(stderr,
-            "usage: bench_%s [--runs N] [--rows N] [--out FILE]\n"
+            "usage: bench_%s [--runs N] [--rows N] [--out FILE]%s\n"
             "  --runs N    repetitions, medians reported (default 3)\n"
             "  --rows N    rows of generated data (default %lld)\n"
             "  --out FILE  JSON results (default bench/results/%s.json)\n",
-            name, default_rows, name);
+            name, flags && flags[0].name ? " [FLAGS]" : "", default_rows, name);
+    for (size_t i = 0; flags && flags[i].name; i++)
+        fprintf(stderr, "  %s  %s\n", flags[i].name, flags[i].help);
 }
 
 static BENCH_UNUSED bool bench_parse_count(long long *out, const char *text, long long min)
@@ -61,17 +71,28 @@ static BENCH_UNUSED bool bench_parse_count(long long *out, const char *text, lon
     return true;
 }
 
-/* Parses the common options; prints usage and exits 2 on a bad one. */
+/* Parses the common options and the benchmark's flags (an array ended by a NULL name;
+ * may be NULL); prints usage and exits 2 on a bad one. */
 static BENCH_UNUSED bench_options bench_parse_options(int argc, char **argv, const char *name,
-                                                      long long default_rows)
+                                                      long long default_rows,
+                                                      const bench_flag *flags)
 {
     bench_options opt = {.runs = 3, .rows = default_rows, .out = NULL};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         long long n = 0;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            bench_usage(name, default_rows);
+        bool is_flag = false;
+        for (size_t f = 0; flags && flags[f].name; f++) {
+            if (strcmp(arg, flags[f].name) == 0) {
+                *flags[f].value = true;
+                is_flag = true;
+            }
+        }
+        if (is_flag) {
+            continue;
+        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            bench_usage(name, default_rows, flags);
             exit(0);
         } else if (strcmp(arg, "--runs") == 0 && value && bench_parse_count(&n, value, 1) &&
                    n <= 1000) {
@@ -85,7 +106,7 @@ static BENCH_UNUSED bench_options bench_parse_options(int argc, char **argv, con
             i++;
         } else {
             fprintf(stderr, "bench_%s: bad or incomplete option '%s'\n", name, arg);
-            bench_usage(name, default_rows);
+            bench_usage(name, default_rows, flags);
             exit(2);
         }
     }
