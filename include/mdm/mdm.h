@@ -262,6 +262,9 @@ void mdm_gauge_set(mdm_gauge *g, double v);
 void mdm_gauge_add(mdm_gauge *g, double delta);
 double mdm_gauge_value(const mdm_gauge *g);
 void mdm_histogram_observe(mdm_histogram *h, double seconds);
+/* Records `n` observations of the same value at once (for feeding a histogram from
+ * counts kept elsewhere). */
+void mdm_histogram_observe_n(mdm_histogram *h, double seconds, uint64_t n);
 uint64_t mdm_histogram_count(const mdm_histogram *h);
 /* Approximate quantile (0..1) from the buckets. */
 double mdm_histogram_quantile(const mdm_histogram *h, double q);

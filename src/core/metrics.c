@@ -420,17 +420,19 @@ double mdm_gauge_value(const mdm_gauge *g)
     return bits_double(atomic_load_explicit(&g->bits, memory_order_relaxed));
 }
 
-void mdm_histogram_observe(mdm_histogram *h, double seconds)
+void mdm_histogram_observe_n(mdm_histogram *h, double seconds, uint64_t n)
 {
     /* A NaN has no bucket, and would make the sum NaN forever. */
-    if (isnan(seconds))
+    if (isnan(seconds) || n == 0)
         return;
     size_t b = 0;
     while (b < NFINITE && seconds > bucket_bounds[b])
         b++;
-    atomic_fetch_add_explicit(&h->buckets[b], 1, memory_order_relaxed);
-    atomic_add_double(&h->sum_bits, seconds);
+    atomic_fetch_add_explicit(&h->buckets[b], n, memory_order_relaxed);
+    atomic_add_double(&h->sum_bits, seconds * (double)n);
 }
+
+void mdm_histogram_observe(mdm_histogram *h, double seconds) { mdm_histogram_observe_n(h, seconds, 1); }
 
 /* Reads the bucket counts once, so that count and cumulative buckets agree. */
 static uint64_t histogram_snapshot(const mdm_histogram *h, uint64_t counts[NBUCKETS])

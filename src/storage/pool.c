@@ -28,8 +28,10 @@
 
 typedef struct waiter {
     pthread_cond_t cond;
+    uint64_t since;  /* when it queued */
     mdm_conn *conn;  /* handed a connection */
     bool slot;       /* handed the right to open one */
+    bool signaled;   /* woken and not yet back to waiting */
     struct waiter *next;
 } waiter;
 
@@ -41,7 +43,8 @@ static const char *const reason_names[CLOSE_REASONS] = {"lifetime", "idle", "bro
 /* Fine-grained latency histogram: two buckets per power of two of nanoseconds. */
 #define LAT_BUCKETS 96
 typedef struct latency {
-    _Atomic uint64_t bucket[LAT_BUCKETS];
+    uint64_t bucket[LAT_BUCKETS];   /* under the pool lock */
+    uint64_t exported[LAT_BUCKETS]; /* already fed to the metrics histogram (monitor) */
 } latency;
 
 struct pool {
@@ -89,17 +92,37 @@ static unsigned lat_bucket(uint64_t ns)
     return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
 }
 
-static void lat_observe(latency *l, uint64_t ns)
+/* Under the pool lock, which every checkout and checkin takes anyway. */
+static void lat_observe_locked(latency *l, uint64_t ns) { l->bucket[lat_bucket(ns)]++; }
+
+/* Middle of a bucket, in seconds. */
+static double lat_bucket_mid_s(unsigned i)
 {
-    atomic_fetch_add_explicit(&l->bucket[lat_bucket(ns)], 1, memory_order_relaxed);
+    double lo = (double)(1ull << (i / 2));
+    if (i % 2)
+        lo *= 1.5;
+    return lo * 1.25 / 1e9;
 }
 
-/* Upper bound, in milliseconds, of the bucket holding quantile q. */
-static double lat_quantile_ms(latency *l, double q)
+/* Feeds what was observed since the last call to the Prometheus histogram: the hot
+ * path pays one increment, the registry gets the same counts a little later. Under
+ * the pool lock. */
+static void lat_export_locked(latency *l, mdm_histogram *h)
+{
+    for (unsigned i = 0; i < LAT_BUCKETS; i++) {
+        if (l->bucket[i] != l->exported[i]) {
+            mdm_histogram_observe_n(h, lat_bucket_mid_s(i), l->bucket[i] - l->exported[i]);
+            l->exported[i] = l->bucket[i];
+        }
+    }
+}
+
+/* Upper bound, in milliseconds, of the bucket holding quantile q. Under the pool lock. */
+static double lat_quantile_ms_locked(const latency *l, double q)
 {
     uint64_t counts[LAT_BUCKETS], total = 0;
     for (unsigned i = 0; i < LAT_BUCKETS; i++)
-        total += counts[i] = atomic_load_explicit(&l->bucket[i], memory_order_relaxed);
+        total += counts[i] = l->bucket[i];
     if (total == 0)
         return 0;
     uint64_t rank = (uint64_t)(q * (double)total + 0.5), seen = 0;
@@ -437,6 +460,13 @@ static void slot_return(pool *p)
 
 /* ------------------------------------------------------------------ checkout */
 
+/* A waiter that has waited longer than this gets connections handed to it directly;
+ * until then a thread that arrives while a connection is idle may take it. Strict
+ * handoff on every release would make each checkout under load cost a context switch
+ * (a lock convoy); this bound keeps waiters from starving (Go's sync.Mutex does the
+ * same). Waiters themselves are always woken and served in arrival order. */
+#define STARVATION_NS 1000000ull
+
 static bool needs_validation(const pool *p, const mdm_conn *c, uint64_t now)
 {
     return c->failed || now - c->last_used_ns > ms_to_ns(p->opt.validation_window_ms);
@@ -456,95 +486,127 @@ static int exhausted_error(pool *p, uint64_t waited_ns)
                          (unsigned long long)(waited_ns / 1000000));
 }
 
-static void checked_out(pool *p, mdm_conn *c, uint64_t start, uint64_t now)
+static pid_t thread_id(void)
+{
+    static _Thread_local pid_t tid;
+    if (!tid)
+        tid = current_tid();
+    return tid;
+}
+
+static void checked_out(mdm_conn *c, uint64_t now)
 {
     c->checked_out_ns = now;
     c->checked_out = true;
-    c->holder_tid = current_tid();
+    c->holder_tid = thread_id();
     c->leak_reported = false;
-    lat_observe(&p->wait, now - start);
-    mdm_histogram_observe(p->m.wait, (double)(now - start) / 1e9);
+}
+
+static void dequeue_locked(pool *p, waiter *w)
+{
+    waiter **pp = &p->wait_head, *prev = NULL;
+    while (*pp && *pp != w) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = w->next;
+    if (p->wait_tail == w)
+        p->wait_tail = prev;
+    p->nwaiting--;
+}
+
+static bool head_starving(const pool *p, uint64_t now)
+{
+    return p->wait_head && now - p->wait_head->since > STARVATION_NS;
 }
 
 int pool_acquire(pool *p, mdm_conn **out)
 {
     *out = NULL;
-    uint64_t start = mdm_now_ns();
+    uint64_t start = mdm_now_ns(), now = start;
     uint64_t deadline = start + ms_to_ns(p->opt.acquire_timeout_ms);
     mdm_conn *c = NULL;
-    bool slot = false;
+    bool slot = false, queued = false, cond_ready = false;
+    waiter w = {.next = NULL};
     int rc = 0;
 
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        if (p->draining) {
-            pthread_mutex_unlock(&p->lock);
-            return mdm_error_set(MDM_ECLOSED, "pool %s is draining: no new checkouts", p->name);
-        }
-        if (p->idle) {
-            c = p->idle;
-            p->idle = c->next_idle;
-            p->nidle--;
-            p->in_use++;
-            break;
-        }
-        /* Open a new one only when nobody queued before us. */
-        if (p->total < hard_cap(p) && !p->wait_head) {
-            p->total++;
-            p->in_use++;
-            slot = true;
-            break;
-        }
-        waiter w = {.next = NULL};
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&w.cond, &attr);
-        pthread_condattr_destroy(&attr);
-        if (p->wait_tail)
-            p->wait_tail->next = &w;
-        else
-            p->wait_head = &w;
-        p->wait_tail = &w;
-        p->nwaiting++;
-        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
-                              .tv_nsec = (long)(deadline % 1000000000ull)};
-        while (!w.conn && !w.slot && !p->draining) {
-            if (pthread_cond_timedwait(&w.cond, &p->lock, &ts) != 0 && mdm_now_ns() >= deadline)
-                break;
-        }
-        pthread_cond_destroy(&w.cond);
-        if (w.conn || w.slot) {
+        if (w.conn || w.slot) { /* handed to us, already out of the queue */
             c = w.conn;
             slot = w.slot;
             break;
         }
-        /* Timed out (or draining): leave the queue. */
-        waiter **pp = &p->wait_head;
-        waiter *prev = NULL;
-        while (*pp && *pp != &w) {
-            prev = *pp;
-            pp = &(*pp)->next;
+        if (p->draining) {
+            if (queued)
+                dequeue_locked(p, &w);
+            rc = mdm_error_set(MDM_ECLOSED, "pool %s is draining: no new checkouts", p->name);
+            break;
         }
-        if (*pp)
-            *pp = w.next;
-        if (p->wait_tail == &w)
-            p->wait_tail = prev;
-        p->nwaiting--;
-        if (p->draining)
-            continue;
-        p->timeouts++;
-        mdm_counter_add(p->m.timeouts, 1);
-        rc = exhausted_error(p, mdm_now_ns() - start);
-        pthread_mutex_unlock(&p->lock);
-        return rc;
+        /* A starving head waiter goes first; otherwise whoever runs may take. */
+        bool may_take = !head_starving(p, now) || p->wait_head == &w;
+        if (may_take && p->idle) {
+            c = p->idle;
+            p->idle = c->next_idle;
+            p->nidle--;
+            p->in_use++;
+        } else if (may_take && p->total < hard_cap(p)) {
+            p->total++;
+            p->in_use++;
+            slot = true;
+        }
+        if (c || slot) {
+            if (queued)
+                dequeue_locked(p, &w);
+            break;
+        }
+        if (now >= deadline) {
+            if (queued)
+                dequeue_locked(p, &w);
+            p->timeouts++;
+            mdm_counter_add(p->m.timeouts, 1);
+            rc = exhausted_error(p, now - start);
+            break;
+        }
+        if (!queued) {
+            if (!cond_ready) {
+                pthread_condattr_t attr;
+                pthread_condattr_init(&attr);
+                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+                pthread_cond_init(&w.cond, &attr);
+                pthread_condattr_destroy(&attr);
+                cond_ready = true;
+            }
+            w.since = now;
+            if (p->wait_tail)
+                p->wait_tail->next = &w;
+            else
+                p->wait_head = &w;
+            p->wait_tail = &w;
+            p->nwaiting++;
+            queued = true;
+        }
+        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
+                              .tv_nsec = (long)(deadline % 1000000000ull)};
+        w.signaled = false;
+        pthread_cond_timedwait(&w.cond, &p->lock, &ts);
+        now = mdm_now_ns();
     }
-    p->checkouts++;
+    if (rc == 0) {
+        p->checkouts++;
+        /* The wait until now; a slow validation or connect below is not counted. */
+        lat_observe_locked(&p->wait, now - start);
+    }
     pthread_mutex_unlock(&p->lock);
+    if (cond_ready)
+        pthread_cond_destroy(&w.cond);
+    if (rc)
+        return rc;
 
     /* Outside the lock: check what we got, or open a connection for our slot. */
     for (;;) {
-        uint64_t now = mdm_now_ns();
         if (c) {
             enum close_reason why = CLOSE_SHUTDOWN;
             if (expired(c, now))
@@ -553,7 +615,7 @@ int pool_acquire(pool *p, mdm_conn **out)
                 why = CLOSE_VALIDATION;
             if (why == CLOSE_SHUTDOWN) {
                 c->failed = false;
-                checked_out(p, c, start, mdm_now_ns());
+                checked_out(c, now);
                 *out = c;
                 return 0;
             }
@@ -578,7 +640,7 @@ int pool_acquire(pool *p, mdm_conn **out)
             p->created++;
             pthread_mutex_unlock(&p->lock);
             mdm_counter_add(p->m.created, 1);
-            checked_out(p, c, start, mdm_now_ns());
+            checked_out(c, mdm_now_ns());
             *out = c;
             return 0;
         }
@@ -587,21 +649,45 @@ int pool_acquire(pool *p, mdm_conn **out)
 
 /* ------------------------------------------------------------------ checkin */
 
+/* Gives a connection back to the idle stack or a waiter. Under the lock. */
+static void give_back_locked(pool *p, mdm_conn *c, uint64_t now)
+{
+    if (head_starving(p, now)) {
+        waiter *w = p->wait_head;
+        p->wait_head = w->next;
+        if (!p->wait_head)
+            p->wait_tail = NULL;
+        p->nwaiting--;
+        p->in_use++;
+        w->conn = c;
+        pthread_cond_signal(&w->cond);
+        return;
+    }
+    c->next_idle = p->idle;
+    p->idle = c;
+    p->nidle++;
+    /* Wake the oldest waiter to compete for it (once per wait, not per release). */
+    if (p->wait_head && !p->wait_head->signaled) {
+        p->wait_head->signaled = true;
+        pthread_cond_signal(&p->wait_head->cond);
+    }
+}
+
 void pool_release(pool *p, mdm_conn *c)
 {
     if (!c)
         return;
     uint64_t now = mdm_now_ns();
-    lat_observe(&p->usage, now - c->checked_out_ns);
-    mdm_histogram_observe(p->m.usage, (double)(now - c->checked_out_ns) / 1e9);
+    uint64_t used = now - c->checked_out_ns;
     bool broken = c->raw == NULL;
     if (!broken && (c->in_transaction || c->failed)) {
         c->in_transaction = false;
         broken = (p->backend->reset && p->backend->reset(c->raw) != 0) ||
                  (c->failed && p->backend->ping && p->backend->ping(c->raw) != 0);
         c->failed = false;
+        now = mdm_now_ns();
     }
-    c->last_used_ns = mdm_now_ns();
+    c->last_used_ns = now;
 
     pthread_mutex_lock(&p->lock);
     if (c->generation != 0) {
@@ -611,13 +697,14 @@ void pool_release(pool *p, mdm_conn *c)
     }
     c->checked_out = false;
     p->in_use--;
+    lat_observe_locked(&p->usage, used);
     bool close_it = true;
     enum close_reason why = CLOSE_SHUTDOWN;
     if (broken)
         why = CLOSE_BROKEN;
     else if (p->total > p->opt.max_size)
         why = CLOSE_RESIZE;
-    else if (expired(c, c->last_used_ns))
+    else if (expired(c, now))
         why = CLOSE_LIFETIME;
     else if (!p->draining)
         close_it = false;
@@ -629,20 +716,7 @@ void pool_release(pool *p, mdm_conn *c)
         conn_close(c);
         return;
     }
-    if (p->wait_head) {
-        waiter *w = p->wait_head;
-        p->wait_head = w->next;
-        if (!p->wait_head)
-            p->wait_tail = NULL;
-        p->nwaiting--;
-        p->in_use++;
-        w->conn = c;
-        pthread_cond_signal(&w->cond);
-    } else {
-        c->next_idle = p->idle;
-        p->idle = c;
-        p->nidle++;
-    }
+    give_back_locked(p, c, now);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -736,12 +810,12 @@ void pool_stats(pool *p, mdm_pool_stats *s)
     s->closed_broken = p->closed[CLOSE_BROKEN];
     s->closed_validation = p->closed[CLOSE_VALIDATION];
     s->closed_resize = p->closed[CLOSE_RESIZE];
+    s->wait_p50_ms = lat_quantile_ms_locked(&p->wait, 0.50);
+    s->wait_p99_ms = lat_quantile_ms_locked(&p->wait, 0.99);
+    s->usage_p50_ms = lat_quantile_ms_locked(&p->usage, 0.50);
+    s->usage_p99_ms = lat_quantile_ms_locked(&p->usage, 0.99);
     pthread_mutex_unlock(&p->lock);
     s->breaker = breaker_state_name(&p->breaker, mdm_now_ns());
-    s->wait_p50_ms = lat_quantile_ms(&p->wait, 0.50);
-    s->wait_p99_ms = lat_quantile_ms(&p->wait, 0.99);
-    s->usage_p50_ms = lat_quantile_ms(&p->usage, 0.50);
-    s->usage_p99_ms = lat_quantile_ms(&p->usage, 0.99);
 }
 
 /* ------------------------------------------------------------------ upkeep */
@@ -807,6 +881,8 @@ void pool_maintain(pool *p)
         p->last_capacity_warning_ns = now;
     }
     gauges_update_locked(p);
+    lat_export_locked(&p->wait, p->m.wait);
+    lat_export_locked(&p->usage, p->m.usage);
     pthread_mutex_unlock(&p->lock);
 
     while (to_close) {
@@ -834,20 +910,7 @@ void pool_maintain(pool *p)
         }
         all_link(p, c);
         p->created++;
-        if (p->wait_head) {
-            waiter *w = p->wait_head;
-            p->wait_head = w->next;
-            if (!p->wait_head)
-                p->wait_tail = NULL;
-            p->nwaiting--;
-            p->in_use++;
-            w->conn = c;
-            pthread_cond_signal(&w->cond);
-        } else {
-            c->next_idle = p->idle;
-            p->idle = c;
-            p->nidle++;
-        }
+        give_back_locked(p, c, mdm_now_ns());
         pthread_mutex_unlock(&p->lock);
         mdm_counter_add(p->m.created, 1);
     }

@@ -107,7 +107,6 @@ int mdm_store_checkout(mdm_store *s, mdm_conn **out)
         pool_release(s->pool, c);
         return rc;
     }
-    c->last_used_ns = mdm_now_ns();
     *out = c;
     return 0;
 }
