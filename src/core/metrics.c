@@ -432,7 +432,10 @@ void mdm_histogram_observe_n(mdm_histogram *h, double seconds, uint64_t n)
     atomic_add_double(&h->sum_bits, seconds * (double)n);
 }
 
-void mdm_histogram_observe(mdm_histogram *h, double seconds) { mdm_histogram_observe_n(h, seconds, 1); }
+void mdm_histogram_observe(mdm_histogram *h, double seconds)
+{
+    mdm_histogram_observe_n(h, seconds, 1);
+}
 
 /* Reads the bucket counts once, so that count and cumulative buckets agree. */
 static uint64_t histogram_snapshot(const mdm_histogram *h, uint64_t counts[NBUCKETS])

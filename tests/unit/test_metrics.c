@@ -230,6 +230,26 @@ static void test_histogram_quantiles_interpolate(void **state)
     assert_float_equal(mdm_histogram_quantile(edge, 0.5), 0.75, 1e-12);
 }
 
+static void test_histogram_observe_n_counts_many_at_once(void **state)
+{
+    mdm_histogram *h = mdm_metrics_histogram("observe_n_seconds", NULL, NULL);
+    assert_non_null(h);
+    mdm_histogram_observe_n(h, 0.0625, 1000);
+    mdm_histogram_observe_n(h, 8.0, 0);   /* nothing */
+    mdm_histogram_observe_n(h, NAN, 5);   /* ignored, as one NaN is */
+    mdm_histogram_observe(h, 0.0625);
+    assert_int_equal(mdm_histogram_count(h), 1001);
+    assert_float_equal(mdm_histogram_quantile(h, 0.5), 0.05 + 0.05 * ((500.5 - 0) / 1001.0),
+                       1e-12);
+    char *text = NULL;
+    assert_int_equal(mdm_metrics_render(&text), 0);
+    assert_non_null(strstr(text, "\nobserve_n_seconds_sum 62.5625\n"));
+    assert_non_null(strstr(text, "\nobserve_n_seconds_bucket{le=\"0.05\"} 0\n"));
+    assert_non_null(strstr(text, "\nobserve_n_seconds_bucket{le=\"0.1\"} 1001\n"));
+    assert_non_null(strstr(text, "\nobserve_n_seconds_count 1001\n"));
+    free(text);
+}
+
 /* The lines of a rendering that belong to metric families whose names start with
  * `prefix`, so that one test's families can be compared exactly. */
 static char *lines_with_prefix(const char *text, const char *prefix)
@@ -343,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_gauge_set_and_add),
         cmocka_unit_test(test_concurrent_updates_sum_exactly),
         cmocka_unit_test(test_histogram_quantiles_interpolate),
+        cmocka_unit_test(test_histogram_observe_n_counts_many_at_once),
         cmocka_unit_test(test_render_exact_text),
         cmocka_unit_test(test_labels_round_trip_their_escapes),
     };
