@@ -64,5 +64,7 @@ extern const struct CMUnitTest safety_tests[];
 extern const size_t safety_ntests;
 extern const struct CMUnitTest thread_tests[];
 extern const size_t thread_ntests;
+extern const struct CMUnitTest pooling_tests[];
+extern const size_t pooling_ntests;
 
 #endif
