@@ -370,9 +370,8 @@ int mdm_sqlite_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_
         rc = mdm_sqlite_failf(c, src, "cannot read table '%.100s'", req->table);
         goto cleanup;
     }
-    /* The last rows; or, when nothing matched, one empty batch that still tells the
-     * sink the columns. */
-    if (mdm_batch_nrows(b) > 0 || total == 0)
+    /* The last rows. No rows, no call: as the other backends do. */
+    if (mdm_batch_nrows(b) > 0)
         rc = sink(b, ctx);
 cleanup:
     sqlite3_finalize(st);
@@ -479,9 +478,7 @@ static int settle_types(result *r)
 static int collect_rows(result *r)
 {
     int rc = 0, src;
-    bool any = false;
     while ((src = sqlite3_step(r->st)) == SQLITE_ROW) {
-        any = true;
         if ((rc = settle_types(r)))
             return rc;
         size_t row;
@@ -501,9 +498,7 @@ static int collect_rows(result *r)
     }
     if (src != SQLITE_DONE)
         return mdm_sqlite_failf(r->c, src, "cannot execute '%.200s'", r->sql);
-    if (!any && (rc = new_batch(r)))
-        return rc;
-    if (mdm_batch_nrows(r->batch) > 0 || !any)
+    if (r->batch && mdm_batch_nrows(r->batch) > 0)
         rc = r->sink(r->batch, r->ctx);
     return rc;
 }
