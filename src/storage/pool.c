@@ -494,7 +494,9 @@ static pid_t thread_id(void)
     return tid;
 }
 
-static void checked_out(mdm_conn *c, uint64_t now)
+/* Marks a connection as borrowed by this thread. Under the pool lock, or before the
+ * connection is linked into the pool's list (the monitor reads these for leaks). */
+static void mark_checked_out(mdm_conn *c, uint64_t now)
 {
     c->checked_out_ns = now;
     c->checked_out = true;
@@ -537,6 +539,8 @@ int pool_acquire(pool *p, mdm_conn **out)
         if (w.conn || w.slot) { /* handed to us, already out of the queue */
             c = w.conn;
             slot = w.slot;
+            if (c)
+                mark_checked_out(c, now);
             break;
         }
         if (p->draining) {
@@ -552,6 +556,7 @@ int pool_acquire(pool *p, mdm_conn **out)
             p->idle = c->next_idle;
             p->nidle--;
             p->in_use++;
+            mark_checked_out(c, now);
         } else if (may_take && p->total < hard_cap(p)) {
             p->total++;
             p->in_use++;
@@ -615,7 +620,6 @@ int pool_acquire(pool *p, mdm_conn **out)
                 why = CLOSE_VALIDATION;
             if (why == CLOSE_SHUTDOWN) {
                 c->failed = false;
-                checked_out(c, now);
                 *out = c;
                 return 0;
             }
@@ -635,12 +639,12 @@ int pool_acquire(pool *p, mdm_conn **out)
                 slot_return(p);
                 return rc;
             }
+            mark_checked_out(c, mdm_now_ns());
             pthread_mutex_lock(&p->lock);
             all_link(p, c);
             p->created++;
             pthread_mutex_unlock(&p->lock);
             mdm_counter_add(p->m.created, 1);
-            checked_out(c, mdm_now_ns());
             *out = c;
             return 0;
         }

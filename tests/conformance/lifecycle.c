@@ -67,8 +67,9 @@ static void table_lifecycle(void **state)
             seen++;
         if (i > 0)
             assert_true(strcmp(names[i - 1], names[i]) < 0);
-        free(names[i]);
     }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
     free(names);
     assert_int_equal(seen, 2);
 
