@@ -21,7 +21,7 @@ check "installed mdm runs without LD_LIBRARY_PATH" status_is 0
 check "installed mdm prints its version" contains "$OUT" "MDM version"
 if command -v ldd >/dev/null; then
   ldd "$PREFIX/bin/mdm" >"$WORK/out" 2>&1; STATUS=0
-  check "installed mdm resolves libduckdb inside the prefix" grep -q "$PREFIX/bin/../lib/libduckdb.so\|$PREFIX/lib/libduckdb.so" "$WORK/out"
+  check "installed mdm resolves libduckdb inside the prefix" grep -q "libduckdb.so => $PREFIX/" "$WORK/out"
 fi
 
 cat >"$WORK/prog.c" <<'C'
