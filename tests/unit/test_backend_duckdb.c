@@ -550,6 +550,29 @@ static void append_is_all_or_nothing(void **state)
     mdm_store_checkin(e->store, c);
 }
 
+/* BEGIN and ROLLBACK given to execute are followed: appends join that transaction
+ * (instead of a BEGIN of their own, which would abort it). */
+static void transactions_through_execute(void **state)
+{
+    env *e = *state;
+    mdm_conn *c = checkout(e);
+    CHECK(mdm_conn_table_create(c, "t", id_name, 2));
+    mdm_batch *b = rows(100, 0);
+    CHECK(mdm_conn_execute(c, "BEGIN TRANSACTION", NULL, 0, NULL, NULL, NULL));
+    CHECK(mdm_conn_append(c, "t", b));
+    CHECK(mdm_conn_append(c, "t", b));
+    assert_int_equal(count(c, "t"), 200);
+    CHECK(mdm_conn_execute(c, "ROLLBACK", NULL, 0, NULL, NULL, NULL));
+    assert_int_equal(count(c, "t"), 0);
+    /* After the rollback, an append is atomic on its own again. */
+    CHECK(mdm_conn_append(c, "t", b));
+    CHECK(mdm_conn_execute(c, "BEGIN; DELETE FROM t; COMMIT", NULL, 0, NULL, NULL, NULL));
+    CHECK(mdm_conn_append(c, "t", b));
+    assert_int_equal(count(c, "t"), 100);
+    mdm_batch_free(b);
+    mdm_store_checkin(e->store, c);
+}
+
 /* Tables made outside mdm with other column types take batches through DuckDB's casts;
  * a value a cast refuses leaves nothing. */
 static void append_casts_to_other_column_types(void **state)
@@ -558,13 +581,13 @@ static void append_casts_to_other_column_types(void **state)
     mdm_conn *c = checkout(e);
     CHECK(mdm_conn_execute(c,
                            "CREATE TABLE narrow (i INTEGER, d DECIMAL(10, 2), f FLOAT, "
-                           "ts TIMESTAMP_S, j JSON)",
+                           "ts TIMESTAMP_S, j JSON, e ENUM('x', 'y'))",
                            NULL, 0, NULL, NULL, NULL));
     static const mdm_field f[] = {{"i", MDM_TYPE_INT64}, {"d", MDM_TYPE_FLOAT64},
                                   {"f", MDM_TYPE_FLOAT64}, {"ts", MDM_TYPE_TIMESTAMP},
-                                  {"j", MDM_TYPE_TEXT}};
+                                  {"j", MDM_TYPE_TEXT}, {"e", MDM_TYPE_TEXT}};
     mdm_batch *b = NULL;
-    CHECK(mdm_batch_new(&b, f, 5, 4));
+    CHECK(mdm_batch_new(&b, f, 6, 4));
     for (int i = 0; i < 3; i++) {
         size_t r;
         CHECK(mdm_batch_add_row(b, &r));
@@ -573,11 +596,20 @@ static void append_casts_to_other_column_types(void **state)
         mdm_batch_set_float64(b, 2, r, 0.5);
         mdm_batch_set_timestamp(b, 3, r, 1700000000000000LL);
         CHECK(mdm_batch_set_text(b, 4, r, "{\"a\": 1}", 8));
+        CHECK(mdm_batch_set_text(b, 5, r, i ? "y" : "x", 1));
     }
     CHECK(mdm_conn_append(c, "narrow", b));
     assert_int_equal(count(c, "narrow"), 3);
     seen s = query(c, "SELECT sum(d) FROM narrow");
     assert_string_equal(s.values[0], "3.75");
+    s = query(c, "SELECT string_agg(e, ',') FROM narrow");
+    assert_string_equal(s.values[0], "x,y,y");
+
+    /* Not one of the enum's values: nothing of this batch remains. */
+    CHECK(mdm_batch_set_text(b, 5, 2, "z", 1));
+    assert_true(mdm_conn_append(c, "narrow", b) < 0);
+    assert_int_equal(count(c, "narrow"), 3);
+    CHECK(mdm_batch_set_text(b, 5, 2, "y", 1));
 
     /* 2^40 does not fit INTEGER: nothing of this batch remains. */
     size_t r;
@@ -688,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(execute_decimal_and_other_types, setup, teardown),
         cmocka_unit_test_setup_teardown(execute_many_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(append_is_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(transactions_through_execute, setup, teardown),
         cmocka_unit_test_setup_teardown(append_casts_to_other_column_types, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicting_updates_are_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_restores_the_session, setup, teardown),

@@ -816,6 +816,25 @@ static char *wrap_with_casts(duckdb_prepared_statement stmt, const char *sql)
     return strbuf_detach(&sb);
 }
 
+/* Whether the session is inside an explicit transaction, after SQL given to execute
+ * began or ended one. DuckDB says so nowhere directly, and a probing BEGIN would abort
+ * an open transaction; but outside one every statement gets a new transaction id. An
+ * aborted transaction fails both probes and counts as open: it needs a ROLLBACK. */
+static void learn_transaction_state(mdm_backend_conn *conn)
+{
+    int64_t ids[2] = {0, 0};
+    bool failed = false;
+    for (int i = 0; i < 2; i++) {
+        duckdb_result res;
+        if (duckdb_query(conn->con, "SELECT txid_current()", &res) != DuckDBSuccess)
+            failed = true;
+        else
+            ids[i] = duckdb_value_int64(&res, 0, 0);
+        duckdb_destroy_result(&res);
+    }
+    conn->in_transaction = failed || ids[0] == ids[1];
+}
+
 /* Runs one prepared statement: binds its share of the parameters, streams rows to the
  * sink and adds changed rows to *changes. */
 static int run_statement(mdm_backend_conn *conn, duckdb_prepared_statement stmt,
@@ -911,7 +930,11 @@ static int execute(mdm_backend_conn *conn, const char *sql, const mdm_value *par
                 duckdb_destroy_prepare(&cast_stmt);
             }
         }
+        bool transaction_statement =
+            duckdb_prepared_statement_type(stmt) == DUCKDB_STATEMENT_TYPE_TRANSACTION;
         rc = run_statement(conn, stmt, params, want, used, sink, ctx, changes);
+        if (transaction_statement)
+            learn_transaction_state(conn);
         used += want;
         duckdb_destroy_prepare(&stmt);
     }

@@ -159,8 +159,7 @@ static int check_columns(mdm_backend_conn *conn, const char *table, duckdb_appen
         duckdb_type id = duckdb_get_type_id(lt);
         char *alias = duckdb_logical_type_get_alias(lt);
         mdm_type mapped;
-        bool fits = mdm_duckdb_type_to_mdm(&mapped, lt) == 0 && mapped == f->type &&
-                    id != DUCKDB_TYPE_ENUM && id != DUCKDB_TYPE_UUID && id != DUCKDB_TYPE_SQLNULL;
+        bool fits = mdm_duckdb_type_to_mdm(&mapped, lt) == 0 && mapped == f->type;
         if (id != storage_type(f->type) || alias)
             *exact = false;
         if (alias)
@@ -284,20 +283,12 @@ int mdm_duckdb_append(mdm_backend_conn *conn, const char *table, const mdm_batch
     if (rc)
         return rc;
 
+    /* conn->in_transaction also knows of transactions opened through execute: a failed
+     * BEGIN inside one would abort it. */
     if (!conn->in_transaction) {
-        duckdb_result res;
-        if (duckdb_query(conn->con, "BEGIN TRANSACTION", &res) == DuckDBSuccess) {
-            own_transaction = true;
-        } else if (!strstr(duckdb_result_error(&res), "within a transaction")) {
-            /* A transaction opened through execute is the caller's too. */
-            rc = mdm_duckdb_fail(mdm_duckdb_classify(duckdb_result_error(&res), MDM_EBACKEND),
-                                 duckdb_result_error(&res),
-                                 "cannot begin a transaction for appending to '%s' in %s", table,
-                                 conn->path);
-        }
-        duckdb_destroy_result(&res);
-        if (rc)
+        if ((rc = mdm_duckdb_run(conn, "BEGIN TRANSACTION", "cannot begin a transaction")))
             return rc;
+        own_transaction = true;
     }
 
     if (duckdb_appender_create(conn->con, NULL, table, &app) != DuckDBSuccess) {

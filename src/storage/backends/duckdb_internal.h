@@ -27,7 +27,7 @@ struct mdm_backend_conn {
     duckdb_connection con;  /* NULL only after a failed reconnect in reset */
     mdm_duckdb_db *db;
     char *path;             /* as the target gave it, for messages */
-    bool in_transaction;    /* opened by the begin slot */
+    bool in_transaction;    /* by the begin slot, or found after execute ran BEGIN/COMMIT */
 };
 
 /* ------------------------------------------------------------ errors */
