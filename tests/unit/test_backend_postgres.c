@@ -329,31 +329,63 @@ static void schemas_isolate_datasets(void **state)
     mdm_config_free(cfg);
 }
 
-static void search_path_set_on_every_checkout(void **state)
+static int64_t backend_pid(mdm_conn *c)
+{
+    one_row o = query(c, "SELECT pg_backend_pid()", NULL, 0);
+    return o.v[0].v.i64;
+}
+
+static void search_path_follows_each_checkout(void **state)
 {
     (void)state;
-    char name[64];
+    char a_name[64], b_name[64];
     mdm_config *cfg = server_config();
     CHECK(mdm_config_set(cfg, "database.postgresql.database_prefix", "pfx_"));
-    mdm_store *s = open_store(dataset_name(name, sizeof name, "sp"), cfg, NULL);
-    mdm_conn *c = checkout(s);
+    /* One connection for both datasets: every checkout must point it at its own. */
+    CHECK(mdm_config_set(cfg, "database.postgresql.pool_size", "1"));
+    mdm_store *a = open_store(dataset_name(a_name, sizeof a_name, "sp_a"), cfg, NULL);
+    mdm_store *b = open_store(dataset_name(b_name, sizeof b_name, "sp_b"), cfg, NULL);
+
+    mdm_conn *c = checkout(a);
+    int64_t pid = backend_pid(c);
     CHECK(mdm_conn_dataset_create(c));
-    CHECK(mdm_conn_table_create(c, "only_here", id_text, 2));
-    /* SQL moves the connection elsewhere... */
-    CHECK(mdm_conn_execute(c, "SET search_path TO public", NULL, 0, NULL, NULL, NULL));
-    assert_true(mdm_conn_execute(c, "SELECT COUNT(*) FROM only_here", NULL, 0, NULL, NULL, NULL) ==
-                MDM_ENOTFOUND);
-    mdm_store_checkin(s, c);
-    /* ...and the next checkout (the same connection, reused) is back in the dataset. */
-    c = checkout(s);
-    assert_int_equal(count_rows(c, "only_here"), 0);
-    char want[128];
-    snprintf(want, sizeof want, "pfx_%s", name);
-    one_row o = query(c, "SELECT current_schema()", NULL, 0);
-    assert_string_equal(o.v[0].v.text.ptr, want);
+    CHECK(mdm_conn_table_create(c, "t", id_text, 2));
+    append_rows(c, "t", 0, 1, "a");
+    mdm_store_checkin(a, c);
+
+    c = checkout(b);
+    assert_int_equal(backend_pid(c), pid);
+    CHECK(mdm_conn_dataset_create(c));
+    CHECK(mdm_conn_table_create(c, "t", id_text, 2));
+    append_rows(c, "t", 0, 2, "b");
+    mdm_store_checkin(b, c);
+
+    for (int round = 0; round < 3; round++) {
+        mdm_store *s = round % 2 ? b : a;
+        c = checkout(s);
+        assert_int_equal(backend_pid(c), pid);
+        /* Unqualified names resolve in the dataset's schema. */
+        assert_int_equal(count_rows(c, "t"), round % 2 ? 2 : 1);
+        char want[128];
+        snprintf(want, sizeof want, "pfx_%s", round % 2 ? b_name : a_name);
+        one_row o = query(c, "SELECT current_schema()", NULL, 0);
+        assert_string_equal(o.v[0].v.text.ptr, want);
+        mdm_store_checkin(s, c);
+    }
+
+    /* A reset (after a failure) keeps the dataset's schema selected. */
+    c = checkout(a);
+    assert_true(mdm_conn_execute(c, "SELECT 1/0", NULL, 0, NULL, NULL, NULL) < 0);
+    mdm_store_checkin(a, c);
+    c = checkout(a);
+    assert_int_equal(count_rows(c, "t"), 1);
     CHECK(mdm_conn_dataset_drop(c));
-    mdm_store_checkin(s, c);
-    mdm_store_free(s);
+    mdm_store_checkin(a, c);
+    c = checkout(b);
+    CHECK(mdm_conn_dataset_drop(c));
+    mdm_store_checkin(b, c);
+    mdm_store_free(a);
+    mdm_store_free(b);
     mdm_config_free(cfg);
 }
 
@@ -407,13 +439,14 @@ static void too_many_columns(void **state)
     assert_non_null(strstr(msg, "1600"));
     assert_non_null(strstr(msg, "'wide' has 1601"));
     assert_non_null(strstr(msg, "--backend duckdb"));
-    /* The limit itself is fine. */
-    CHECK(mdm_conn_table_create(e->conn, "wide", fields, N - 1));
+    /* One column is mdm's row ordinal: 1599 remain. */
+    assert_int_equal(mdm_conn_table_create(e->conn, "wide", fields, N - 1), MDM_ECONSTRAINT);
+    CHECK(mdm_conn_table_create(e->conn, "wide", fields, N - 2));
     mdm_field *got = NULL;
     size_t n = 0;
     CHECK(mdm_conn_table_schema(e->conn, "wide", &got, &n));
-    assert_int_equal(n, N - 1);
-    assert_string_equal(got[N - 2].name, "c1599");
+    assert_int_equal(n, N - 2);
+    assert_string_equal(got[N - 3].name, "c1598");
     mdm_fields_free(got, n);
     free(fields);
     free(names);
@@ -598,6 +631,70 @@ static void read_types_from_foreign_columns(void **state)
     mdm_batch_free(b);
 }
 
+typedef struct ids {
+    int64_t v[64];
+    size_t n;
+} ids;
+
+static int collect_ids(const mdm_batch *b, void *ctx)
+{
+    ids *k = ctx;
+    for (size_t r = 0; r < mdm_batch_nrows(b) && k->n < 64; r++)
+        k->v[k->n++] = mdm_batch_int64(b, 0, r);
+    return 0;
+}
+
+static void insertion_order_survives_free_space_map(void **state)
+{
+    env *e = *state;
+    /* Row sizes that make PostgreSQL put row 8 back into page 0: page 0 is left with
+     * ~1.3 KB free when row 4 does not fit, page 1 with ~0.4 KB when row 8 does not,
+     * and the free space map offers page 0 for it. */
+    static const size_t sizes[] = {1900, 1900, 1900, 1000, 1900, 1900, 1900, 1900, 1200,
+                                   100,  100,  100};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    CHECK(mdm_conn_table_create(e->conn, "t", id_text, 2));
+    mdm_batch *b = NULL;
+    CHECK(mdm_batch_new(&b, id_text, 2, N));
+    char *text = malloc(2000);
+    memset(text, 'x', 2000);
+    for (size_t i = 0; i < N; i++) {
+        size_t r;
+        CHECK(mdm_batch_add_row(b, &r));
+        mdm_batch_set_int64(b, 0, r, (int64_t)i);
+        CHECK(mdm_batch_set_text(b, 1, r, text, sizes[i]));
+    }
+    CHECK(mdm_conn_append(e->conn, "t", b));
+    mdm_batch_free(b);
+    free(text);
+
+    /* The heap's physical order is not insertion order... */
+    ids physical = {0};
+    CHECK(mdm_conn_execute(e->conn, "SELECT id FROM t ORDER BY ctid", NULL, 0, collect_ids,
+                           &physical, NULL));
+    assert_int_equal(physical.n, N);
+    bool moved = false;
+    for (size_t i = 0; i < N; i++)
+        moved |= physical.v[i] != (int64_t)i;
+    assert_true(moved);
+    /* ...but a read is. */
+    ids got = {0};
+    mdm_read_request req = {.table = "t", .columns = (const char *const[]){"id"}, .ncolumns = 1,
+                            .limit = -1};
+    CHECK(mdm_conn_read(e->conn, &req, collect_ids, &got));
+    assert_int_equal(got.n, N);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(got.v[i], (int64_t)i);
+    /* The ordinal stays out of the schema and of reads. */
+    mdm_field *fields = NULL;
+    size_t nf = 0;
+    CHECK(mdm_conn_table_schema(e->conn, "t", &fields, &nf));
+    assert_int_equal(nf, 2);
+    mdm_fields_free(fields, nf);
+    static const mdm_field reserved[] = {{"_mdm_row", MDM_TYPE_INT64}};
+    assert_int_equal(mdm_conn_table_create(e->conn, "r", reserved, 1), MDM_EINVALID);
+}
+
 static void error_mapping(void **state)
 {
     env *e = *state;
@@ -705,7 +802,7 @@ int main(void)
         cmocka_unit_test(library_version_format),
         cmocka_unit_test(database_created_on_first_use),
         cmocka_unit_test(schemas_isolate_datasets),
-        cmocka_unit_test(search_path_set_on_every_checkout),
+        cmocka_unit_test(search_path_follows_each_checkout),
         cmocka_unit_test(placeholder_translation),
         cmocka_unit_test_setup_teardown(too_many_columns, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(placeholders_through_execute, env_setup, env_teardown),
@@ -713,6 +810,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(special_values_through_params_and_text, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(read_types_from_foreign_columns, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(insertion_order_survives_free_space_map, env_setup,
+                                        env_teardown),
         cmocka_unit_test_setup_teardown(error_mapping, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(lock_timeout_is_busy, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(lost_connection_is_econnect, env_setup, env_teardown),

@@ -133,6 +133,16 @@ Oid mdm_pg_oid_of_type(mdm_type type);
 /* The SQL type a table column of an mdm type gets. */
 const char *mdm_pg_sql_type(mdm_type type);
 
+/* Row order. A heap does not keep rows in insertion order: when a page cannot take
+ * the next row, PostgreSQL records its leftover space in the free space map and a
+ * later, smaller row may go back into it (COPY included). So every table mdm creates
+ * carries a hidden ordinal column, filled by append from blocks of its identity
+ * sequence, indexed, and read in its order. It is hidden from table_schema, read and
+ * append; SQL run through execute sees it. */
+#define PG_ORDINAL_COLUMN "_mdm_row"
+/* Ordinals one append reserves per nextval() (the identity's INCREMENT). */
+#define PG_ORDINAL_BLOCK (INT64_C(1) << 20)
+
 /* A table's columns from the catalog, in attnum order. */
 typedef struct pg_column {
     char *name;
@@ -140,8 +150,11 @@ typedef struct pg_column {
     mdm_type type;
 } pg_column;
 
-/* MDM_ENOTFOUND when the dataset has no such table (or view). */
-int mdm_pg_table_columns(pg_column **cols, size_t *ncols, mdm_backend_conn *c, const char *table);
+/* The table's columns without the ordinal; *ordered tells whether it has one (tables
+ * made by SQL through execute may not). MDM_ENOTFOUND when the dataset has no such
+ * table (or view). */
+int mdm_pg_table_columns(pg_column **cols, size_t *ncols, bool *ordered, mdm_backend_conn *c,
+                         const char *table);
 void mdm_pg_columns_free(pg_column *cols, size_t ncols);
 
 /* The bulk paths (postgres_copy.c, postgres_read.c). */

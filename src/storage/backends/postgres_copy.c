@@ -74,41 +74,76 @@ static bool column_accepts(Oid table_oid, mdm_type type)
     }
 }
 
-static int check_shape(mdm_backend_conn *c, const char *table, const mdm_batch *batch)
+/* The table's columns, checked against the batch's by position and type. */
+static int check_shape(pg_column **cols, size_t *ncols, bool *ordered, mdm_backend_conn *c,
+                       const char *table, const mdm_batch *batch)
 {
-    pg_column *cols = NULL;
-    size_t ncols = 0;
-    int rc = mdm_pg_table_columns(&cols, &ncols, c, table);
+    int rc = mdm_pg_table_columns(cols, ncols, ordered, c, table);
     if (rc)
         return rc;
     size_t nb = mdm_batch_ncols(batch);
-    if (nb != ncols) {
-        rc = mdm_error_set(MDM_EINVALID, "batch has %zu columns but table '%s' has %zu", nb, table,
-                           ncols);
-        goto cleanup;
-    }
+    if (nb != *ncols)
+        return mdm_error_set(MDM_EINVALID, "batch has %zu columns but table '%s' has %zu", nb,
+                             table, *ncols);
     for (size_t i = 0; i < nb; i++) {
         const mdm_field *f = mdm_batch_field(batch, i);
-        if (!column_accepts(cols[i].oid, f->type)) {
-            rc = mdm_error_set(MDM_EINVALID,
-                               "batch column %zu '%s' is %s but column '%s' of table '%s' is %s",
-                               i + 1, f->name, mdm_type_name(f->type), cols[i].name, table,
-                               cols[i].type == f->type ? "of another PostgreSQL type"
-                                                       : mdm_type_name(cols[i].type));
-            goto cleanup;
-        }
+        const pg_column *col = &(*cols)[i];
+        if (!column_accepts(col->oid, f->type))
+            return mdm_error_set(MDM_EINVALID,
+                                 "batch column %zu '%s' is %s but column '%s' of table '%s' is %s",
+                                 i + 1, f->name, mdm_type_name(f->type), col->name, table,
+                                 col->type == f->type ? "of another PostgreSQL type"
+                                                      : mdm_type_name(col->type));
     }
-cleanup:
-    mdm_pg_columns_free(cols, ncols);
+    return 0;
+}
+
+/* Reserves row ordinals for `nrows` rows: one block of PG_ORDINAL_BLOCK per nextval,
+ * so row i gets bases[i / PG_ORDINAL_BLOCK] + i % PG_ORDINAL_BLOCK. The blocks come
+ * back ascending; blocks of appenders running at once may interleave, but each
+ * append's rows stay in their order and after every append that reserved earlier. */
+static int reserve_ordinals(int64_t **bases, mdm_backend_conn *c, const char *table, size_t nrows)
+{
+    *bases = NULL;
+    size_t nblocks = (nrows + (size_t)PG_ORDINAL_BLOCK - 1) / (size_t)PG_ORDINAL_BLOCK;
+    strbuf qualified = STRBUF_INIT;
+    mdm_pg_append_table(&qualified, c, table);
+    char count[32];
+    snprintf(count, sizeof count, "%zu", nblocks);
+    if (!strbuf_cstr(&qualified))
+        return MDM_ENOMEM;
+    const char *params[] = {qualified.data, count};
+    PGresult *res = NULL;
+    int rc = mdm_pg_query(&res, c,
+                          "SELECT nextval(pg_catalog.pg_get_serial_sequence($1, '" PG_ORDINAL_COLUMN
+                          "')) AS base FROM generate_series(1, $2::int8) ORDER BY base",
+                          2, params, "could not reserve row numbers for an append");
+    strbuf_free(&qualified);
+    if (rc)
+        return rc;
+    int64_t *out = NULL;
+    if ((size_t)PQntuples(res) != nblocks || PQgetisnull(res, 0, 0)) {
+        rc = mdm_error_set(MDM_EBACKEND, "table '%s' has a '%s' column without its sequence", table,
+                           PG_ORDINAL_COLUMN);
+    } else if (!(out = malloc(nblocks * sizeof *out))) {
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory reserving row numbers");
+    } else {
+        for (size_t i = 0; i < nblocks; i++)
+            out[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+        *bases = out;
+    }
+    PQclear(res);
     return rc;
 }
 
-/* Encodes and sends every row; a value PostgreSQL cannot take is MDM_EINVALID. */
-static int send_rows(copy_out *o, const char *table, const mdm_batch *batch)
+/* Encodes and sends every row; a value PostgreSQL cannot take is MDM_EINVALID. With
+ * `bases`, each row ends with its ordinal. */
+static int send_rows(copy_out *o, const char *table, const mdm_batch *batch, const int64_t *bases)
 {
     static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
     size_t ncols = mdm_batch_ncols(batch), nrows = mdm_batch_nrows(batch);
-    size_t fixed_row = 2 + ncols * 12; /* field count + (length + 8 bytes) per column */
+    size_t nfields = ncols + (bases ? 1 : 0);
+    size_t fixed_row = 2 + nfields * 12; /* field count + (length + 8 bytes) per field */
     int rc = reserve(o, sizeof header);
     if (rc)
         return rc;
@@ -118,7 +153,7 @@ static int send_rows(copy_out *o, const char *table, const mdm_batch *batch)
     for (size_t r = 0; r < nrows; r++) {
         if ((rc = reserve(o, fixed_row)))
             return rc;
-        mdm_pg_put_u16(o->buf + o->len, (uint16_t)ncols);
+        mdm_pg_put_u16(o->buf + o->len, (uint16_t)nfields);
         o->len += 2;
         for (size_t col = 0; col < ncols; col++) {
             const mdm_field *f = mdm_batch_field(batch, col);
@@ -188,7 +223,7 @@ static int send_rows(copy_out *o, const char *table, const mdm_batch *batch)
                     if ((rc = flush(o)) || (rc = send_bytes(o, s, len)))
                         return rc;
                 } else {
-                    if ((rc = reserve(o, len + (ncols - col) * 12)))
+                    if ((rc = reserve(o, len + (nfields - col) * 12)))
                         return rc;
                     memcpy(o->buf + o->len, s, len);
                     o->len += len;
@@ -196,6 +231,12 @@ static int send_rows(copy_out *o, const char *table, const mdm_batch *batch)
                 break;
             }
             }
+        }
+        if (bases) {
+            int64_t ordinal = bases[r / (size_t)PG_ORDINAL_BLOCK] + (int64_t)(r % (size_t)PG_ORDINAL_BLOCK);
+            mdm_pg_put_u32(o->buf + o->len, 8);
+            mdm_pg_put_u64(o->buf + o->len + 4, (uint64_t)ordinal);
+            o->len += 12;
         }
         if (o->len >= CHUNK_BYTES && (rc = flush(o)))
             return rc;
@@ -241,19 +282,36 @@ static void abort_copy(mdm_backend_conn *c)
 
 int mdm_pg_append(mdm_backend_conn *c, const char *table, const mdm_batch *batch)
 {
-    int rc = check_shape(c, table, batch);
-    if (rc)
-        return rc;
-    /* Inside the caller's transaction a savepoint makes a failed batch vanish without
-     * aborting the rest; alone, COPY is atomic by itself. */
-    bool savepoint = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
-    if (savepoint && (rc = mdm_pg_exec(c, "SAVEPOINT mdm_append", "could not start an append")))
-        return rc;
-
+    pg_column *cols = NULL;
+    size_t ncols = 0;
+    bool ordered = false, savepoint = false;
+    int64_t *bases = NULL;
     copy_out o = {.c = c};
     strbuf sql = STRBUF_INIT;
+    int rc = check_shape(&cols, &ncols, &ordered, c, table, batch);
+    if (rc)
+        goto cleanup;
+    /* Inside the caller's transaction a savepoint makes a failed batch vanish without
+     * aborting the rest; alone, COPY is atomic by itself. */
+    savepoint = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+    if (savepoint && (rc = mdm_pg_exec(c, "SAVEPOINT mdm_append", "could not start an append"))) {
+        savepoint = false;
+        goto cleanup;
+    }
+    if (ordered && (rc = reserve_ordinals(&bases, c, table, mdm_batch_nrows(batch))))
+        goto cleanup;
+
     strbuf_append(&sql, "COPY ");
     mdm_pg_append_table(&sql, c, table);
+    if (ordered) {
+        /* By name: the ordinal need not be the last column (ALTER TABLE ADD COLUMN). */
+        strbuf_append(&sql, " (");
+        for (size_t i = 0; i < ncols; i++) {
+            strbuf_append_ident(&sql, cols[i].name);
+            strbuf_append(&sql, ", ");
+        }
+        strbuf_append(&sql, "\"" PG_ORDINAL_COLUMN "\")");
+    }
     strbuf_append(&sql, " FROM STDIN (FORMAT binary)");
     if (!strbuf_cstr(&sql)) {
         rc = MDM_ENOMEM;
@@ -269,7 +327,7 @@ int mdm_pg_append(mdm_backend_conn *c, const char *table, const mdm_batch *batch
     PQclear(res);
     o.buf = malloc(CHUNK_BYTES + 4096);
     o.cap = CHUNK_BYTES + 4096;
-    rc = o.buf ? send_rows(&o, table, batch)
+    rc = o.buf ? send_rows(&o, table, batch, bases)
                : mdm_error_set(MDM_ENOMEM, "out of memory building COPY data");
     if (rc)
         abort_copy(c); /* our own refusal, or a failed send */
@@ -283,6 +341,8 @@ cleanup:
             rc = mdm_pg_exec(c, "RELEASE SAVEPOINT mdm_append", "could not finish an append");
     }
     free(o.buf);
+    free(bases);
     strbuf_free(&sql);
+    mdm_pg_columns_free(cols, ncols);
     return rc;
 }

@@ -100,7 +100,7 @@ static int put_binary(mdm_batch *b, size_t col, size_t row, mdm_type type, const
 
 static int build_read_sql(strbuf *sql, size_t *nplaceholders, mdm_backend_conn *c,
                           const char *cursor, const mdm_read_request *req, const read_column *sel,
-                          size_t nsel)
+                          size_t nsel, bool ordered)
 {
     strbuf_appendf(sql, "DECLARE %s NO SCROLL CURSOR FOR SELECT ", cursor);
     for (size_t i = 0; i < nsel; i++) {
@@ -119,6 +119,8 @@ static int build_read_sql(strbuf *sql, size_t *nplaceholders, mdm_backend_conn *
             return rc;
         strbuf_append(sql, ")");
     }
+    if (ordered)
+        strbuf_append(sql, " ORDER BY \"" PG_ORDINAL_COLUMN "\"");
     size_t next = *nplaceholders + 1;
     if (req->limit >= 0)
         strbuf_appendf(sql, " LIMIT $%zu", next++);
@@ -127,14 +129,19 @@ static int build_read_sql(strbuf *sql, size_t *nplaceholders, mdm_backend_conn *
     return strbuf_cstr(sql) ? 0 : MDM_ENOMEM;
 }
 
-/* Rows come back in insertion order for tables written by append (no UPDATE or
- * DELETE): a plain sequential scan returns the heap in physical order, provided it
- * starts at block 0 (synchronize_seqscans off: no joining another scan midway), runs
- * in one process (no parallel workers interleaving pages), and the planner picks it
- * over an index. Hence no ORDER BY and no sort, whatever the table's size. The SET
- * LOCALs last until the transaction ends: inside the caller's transaction that is
- * after this read. */
-static const char read_settings[] =
+/* Rows come back in insertion order. Tables mdm created carry an indexed ordinal
+ * (PG_ORDINAL_COLUMN): an index scan in its order streams them without a sort, which
+ * enable_sort = off makes the planner pick over seq scan + sort whatever its
+ * estimates. Tables made by SQL have no ordinal: a plain sequential scan returns them
+ * in physical order, which is insertion order as long as the free space map never
+ * sent a row back into an earlier page; it starts at block 0 (synchronize_seqscans
+ * off: no joining another scan midway), runs in one process (no parallel workers
+ * interleaving pages) and is preferred over any index. The SET LOCALs last until the
+ * transaction ends: inside the caller's transaction, that is after this read. */
+static const char ordered_settings[] =
+    "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; "
+    "SET LOCAL max_parallel_workers_per_gather = 0";
+static const char physical_settings[] =
     "SET LOCAL synchronize_seqscans = off; SET LOCAL max_parallel_workers_per_gather = 0; "
     "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; "
     "SET LOCAL enable_bitmapscan = off";
@@ -151,13 +158,14 @@ int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink
     strbuf sql = STRBUF_INIT;
     bool own_tx = false, savepoint = false, declared = false;
     char cursor[32];
-    int rc = mdm_pg_table_columns(&cols, &ncols, c, req->table);
+    bool ordered = false;
+    int rc = mdm_pg_table_columns(&cols, &ncols, &ordered, c, req->table);
     if (rc)
         goto cleanup;
     if ((rc = select_columns(&sel, &nsel, req, cols, ncols)))
         goto cleanup;
     snprintf(cursor, sizeof cursor, "mdm_read_%u", ++c->cursor_seq);
-    if ((rc = build_read_sql(&sql, &nplaceholders, c, cursor, req, sel, nsel)))
+    if ((rc = build_read_sql(&sql, &nplaceholders, c, cursor, req, sel, nsel, ordered)))
         goto cleanup;
     if (nplaceholders != req->nparams) {
         rc = mdm_error_set(MDM_EINVALID, "the filter of a read of '%s' has %zu ? placeholders "
@@ -188,7 +196,7 @@ int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink
     own_tx = !savepoint;
     char begin[512];
     snprintf(begin, sizeof begin, "%s; %s", savepoint ? "SAVEPOINT mdm_read" : "BEGIN",
-             read_settings);
+             ordered ? ordered_settings : physical_settings);
     if ((rc = mdm_pg_exec(c, begin, "could not start a read")))
         goto cleanup;
     res = PQexecParams(c->pg, sql.data, params.n, params.types, params.values, params.lengths,

@@ -448,10 +448,12 @@ void mdm_pg_columns_free(pg_column *cols, size_t ncols)
     free(cols);
 }
 
-int mdm_pg_table_columns(pg_column **cols, size_t *ncols, mdm_backend_conn *c, const char *table)
+int mdm_pg_table_columns(pg_column **cols, size_t *ncols, bool *ordered, mdm_backend_conn *c,
+                         const char *table)
 {
     *cols = NULL;
     *ncols = 0;
+    *ordered = false;
     int rc = mdm_pg_need_dataset(c);
     if (rc)
         return rc;
@@ -484,6 +486,10 @@ int mdm_pg_table_columns(pg_column **cols, size_t *ncols, mdm_backend_conn *c, c
     for (int r = 0; r < rows; r++) {
         if (PQgetisnull(res, r, 0))
             continue;
+        if (strcmp(PQgetvalue(res, r, 0), PG_ORDINAL_COLUMN) == 0) {
+            *ordered = true;
+            continue;
+        }
         out[n].name = strdup(PQgetvalue(res, r, 0));
         if (!out[n].name) {
             rc = mdm_error_set(MDM_ENOMEM, "out of memory reading the columns of '%s'", table);
