@@ -338,7 +338,9 @@ static void three_thousand_columns(void **state)
     for (size_t i = 0; i < WIDE; i++) {
         snprintf(names[i], sizeof names[i], "c%zu", i);
         fields[i].name = names[i];
-        fields[i].type = i % 3 == 0 ? MDM_TYPE_INT64 : i % 3 == 1 ? MDM_TYPE_FLOAT64 : MDM_TYPE_TEXT;
+        fields[i].type = i % 3 == 0   ? MDM_TYPE_INT64
+                         : i % 3 == 1 ? MDM_TYPE_FLOAT64
+                                      : MDM_TYPE_TEXT;
     }
     mdm_conn *c = checkout(e);
     CHECK(mdm_conn_table_create(c, "wide", fields, WIDE));
@@ -573,6 +575,29 @@ static void transactions_through_execute(void **state)
     mdm_store_checkin(e->store, c);
 }
 
+/* The same key set again and again, also inside one transaction (DuckDB's index on
+ * the primary key must take the upserts). */
+static void metadata_upserts(void **state)
+{
+    env *e = *state;
+    mdm_conn *c = checkout(e);
+    char *v = NULL;
+    assert_int_equal(mdm_conn_metadata_get(c, "k", &v), MDM_ENOTFOUND); /* no dataset yet */
+    CHECK(mdm_conn_dataset_create(c));
+    CHECK(mdm_conn_begin(c));
+    for (int i = 0; i < 50; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "v%d", i);
+        CHECK(mdm_conn_metadata_set(c, "k", value));
+    }
+    CHECK(mdm_conn_commit(c));
+    CHECK(mdm_conn_metadata_set(c, "k", "last"));
+    CHECK(mdm_conn_metadata_get(c, "k", &v));
+    assert_string_equal(v, "last");
+    free(v);
+    mdm_store_checkin(e->store, c);
+}
+
 /* Tables made outside mdm with other column types take batches through DuckDB's casts;
  * a value a cast refuses leaves nothing. */
 static void append_casts_to_other_column_types(void **state)
@@ -721,6 +746,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(execute_many_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(append_is_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(transactions_through_execute, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_upserts, setup, teardown),
         cmocka_unit_test_setup_teardown(append_casts_to_other_column_types, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicting_updates_are_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_restores_the_session, setup, teardown),

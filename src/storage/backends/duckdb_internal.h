@@ -40,6 +40,11 @@ int mdm_duckdb_fail(int code, const char *engine_message, const char *fmt, ...) 
 /* Runs one SQL statement without parameters or results. `what` names the operation in
  * the error ("cannot begin a transaction"). */
 int mdm_duckdb_run(mdm_backend_conn *conn, const char *sql, const char *what);
+/* Prepares `sql`. A failure is recorded (what: the formatted words, then the file)
+ * with `code_if_missing` when DuckDB says a table or column does not exist, else
+ * classified. */
+int mdm_duckdb_prepare(duckdb_prepared_statement *out, mdm_backend_conn *conn, const char *sql,
+                       int code_if_missing, const char *fmt, ...) MDM_PRINTF(5, 6);
 /* Binds mdm values to a prepared statement's parameters by position. */
 int mdm_duckdb_bind(duckdb_prepared_statement stmt, const mdm_value *params, size_t nparams,
                     size_t first_index);
@@ -59,8 +64,13 @@ const char *mdm_duckdb_type_name(duckdb_type type);
 int mdm_duckdb_deliver(duckdb_result *result, size_t batch_rows, mdm_batch_sink sink, void *ctx,
                        const char *what);
 
-/* ------------------------------------------------------------ append */
+/* ------------------------------------------------------------ slots in other files */
 
+/* The backend's append, read and execute slots (connection already checked). */
 int mdm_duckdb_append(mdm_backend_conn *conn, const char *table, const mdm_batch *batch);
+int mdm_duckdb_read(mdm_backend_conn *conn, const mdm_read_request *req, mdm_batch_sink sink,
+                    void *ctx);
+int mdm_duckdb_execute(mdm_backend_conn *conn, const char *sql, const mdm_value *params,
+                       size_t nparams, mdm_batch_sink sink, void *ctx, int64_t *changes);
 
 #endif

@@ -359,7 +359,9 @@ static int convert_column(deliverer *d, size_t c, duckdb_vector vec, idx_t from,
             mdm_batch_set_float64(b, c, r, (double)((const float *)data)[row]);
             break;
         case DUCKDB_TYPE_DOUBLE: mdm_batch_set_float64(b, c, r, ((const double *)data)[row]); break;
-        case DUCKDB_TYPE_DECIMAL: mdm_batch_set_float64(b, c, r, decimal_value(col, data, row)); break;
+        case DUCKDB_TYPE_DECIMAL:
+            mdm_batch_set_float64(b, c, r, decimal_value(col, data, row));
+            break;
         case DUCKDB_TYPE_VARCHAR: {
             duckdb_string_t *s = &((duckdb_string_t *)data)[row];
             uint32_t len = s->value.inlined.length;
@@ -379,7 +381,9 @@ static int convert_column(deliverer *d, size_t c, duckdb_vector vec, idx_t from,
             rc = mdm_batch_set_text(b, c, r, buf, 36);
             break;
         }
-        case DUCKDB_TYPE_DATE: mdm_batch_set_date(b, c, r, ((const duckdb_date *)data)[row].days); break;
+        case DUCKDB_TYPE_DATE:
+            mdm_batch_set_date(b, c, r, ((const duckdb_date *)data)[row].days);
+            break;
         case DUCKDB_TYPE_TIMESTAMP:
         case DUCKDB_TYPE_TIMESTAMP_TZ:
             mdm_batch_set_timestamp(b, c, r, ((const duckdb_timestamp *)data)[row].micros);
@@ -393,8 +397,8 @@ static int convert_column(deliverer *d, size_t c, duckdb_vector vec, idx_t from,
                 b, c, r, scale_to_micros(((const duckdb_timestamp_ms *)data)[row].millis, 1000));
             break;
         case DUCKDB_TYPE_TIMESTAMP_NS:
-            mdm_batch_set_timestamp(b, c, r,
-                                    floor_div(((const duckdb_timestamp_ns *)data)[row].nanos, 1000));
+            mdm_batch_set_timestamp(
+                b, c, r, floor_div(((const duckdb_timestamp_ns *)data)[row].nanos, 1000));
             break;
         default: break; /* SQLNULL: every value is NULL */
         }
