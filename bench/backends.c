@@ -195,12 +195,22 @@ cleanup:
 
 enum { PHASE_WRITE, PHASE_READ, NPHASES };
 
+/* What one phase of one run cost. */
+typedef struct measure {
+    double wall_s;
+    double cpu_s;   /* user + system of the measured process (mdm's, or the tool's) */
+    double peak_mb; /* memory the phase added at its peak */
+} measure;
+
+#define MAX_RUNS 1000
+
 /* One tool's measurements, one entry per run. */
 typedef struct tool_result {
     const char *tool;
     double idle_mb;  /* a child tool's peak RSS doing nothing, subtracted from its peaks */
-    double seconds[NPHASES][1000];
-    double peak_mb[NPHASES][1000];
+    double wall_s[NPHASES][MAX_RUNS];
+    double cpu_s[NPHASES][MAX_RUNS];
+    double peak_mb[NPHASES][MAX_RUNS];
     int nruns[NPHASES];
     bool failed;
     char why[512];
@@ -213,11 +223,43 @@ typedef struct backend_bench {
     tool_result tool;
 } backend_bench;
 
-static void record(tool_result *t, int phase, double seconds, double peak_mb)
+static void record(tool_result *t, int phase, const measure *m)
 {
-    t->seconds[phase][t->nruns[phase]] = seconds;
-    t->peak_mb[phase][t->nruns[phase]] = peak_mb > t->idle_mb ? peak_mb - t->idle_mb : 0.0;
-    t->nruns[phase]++;
+    int run = t->nruns[phase]++;
+    t->wall_s[phase][run] = m->wall_s;
+    t->cpu_s[phase][run] = m->cpu_s;
+    t->peak_mb[phase][run] = m->peak_mb > t->idle_mb ? m->peak_mb - t->idle_mb : 0.0;
+}
+
+/* Measuring a phase that runs in this process. */
+typedef struct phase_clock {
+    double wall_start, cpu_start;
+    bench_mem_phase mem;
+} phase_clock;
+
+static phase_clock phase_start(void)
+{
+    phase_clock c;
+    c.mem = bench_mem_phase_start();
+    c.cpu_start = bench_cpu_s();
+    c.wall_start = bench_now_s();
+    return c;
+}
+
+static measure phase_end(const phase_clock *c)
+{
+    measure m;
+    m.wall_s = bench_now_s() - c->wall_start;
+    m.cpu_s = bench_cpu_s() - c->cpu_start;
+    m.peak_mb = bench_mem_phase_peak_mb(&c->mem);
+    return m;
+}
+
+/* Runs a child tool and measures it; 0 when it exited with status 0. */
+static int run_tool(const char *const argv[], const char *stdin_text,
+                    const char *const extra_env[], measure *m)
+{
+    return bench_run_tool(argv, stdin_text, extra_env, &m->wall_s, &m->cpu_s, &m->peak_mb);
 }
 
 static void fail(tool_result *t, const char *fmt, ...) MDM_PRINTF(2, 3);
@@ -311,8 +353,7 @@ static void run_mdm(backend_bench *bb, const bench_ctx *ctx)
         goto cleanup;
     }
 
-    bench_mem_phase mem = bench_mem_phase_start();
-    double start = bench_now_s();
+    phase_clock clock = phase_start();
     if (one_transaction && (rc = mdm_conn_begin(conn))) {
         fail(t, "begin: %s", mdm_error_last()->message);
         goto cleanup;
@@ -327,15 +368,14 @@ static void run_mdm(backend_bench *bb, const bench_ctx *ctx)
         fail(t, "commit: %s", mdm_error_last()->message);
         goto cleanup;
     }
-    record(t, PHASE_WRITE, bench_now_s() - start, bench_mem_phase_peak_mb(&mem));
+    measure m = phase_end(&clock);
+    record(t, PHASE_WRITE, &m);
 
     tally got = {0, 0};
     mdm_read_request req = {.table = TABLE, .limit = -1};
-    mem = bench_mem_phase_start();
-    start = bench_now_s();
+    clock = phase_start();
     rc = mdm_conn_read(conn, &req, tally_batch, &got);
-    double read_s = bench_now_s() - start;
-    double read_mb = bench_mem_phase_peak_mb(&mem);
+    m = phase_end(&clock);
     if (rc) {
         fail(t, "read: %s", mdm_error_last()->message);
         goto cleanup;
@@ -346,7 +386,7 @@ static void run_mdm(backend_bench *bb, const bench_ctx *ctx)
              (unsigned long long)d->checksum);
         goto cleanup;
     }
-    record(t, PHASE_READ, read_s, read_mb);
+    record(t, PHASE_READ, &m);
 
 cleanup:
     if (conn && created && mdm_conn_dataset_drop(conn) != 0 && !t->failed)
@@ -386,7 +426,7 @@ static void run_sqlite_shell(backend_bench *bb, const bench_ctx *ctx)
 {
     tool_result *t = &bb->tool;
     char db[PATH_MAX], pragmas[512], script[PATH_MAX + 1024], command[PATH_MAX + 128];
-    double wall = 0, peak = 0;
+    measure m;
     snprintf(db, sizeof db, "%s/shell.sqlite", ctx->dir);
     remove_db_files(db);
     sqlite_pragmas(pragmas, sizeof pragmas, ctx->cfg);
@@ -395,13 +435,13 @@ static void run_sqlite_shell(backend_bench *bb, const bench_ctx *ctx)
     snprintf(script, sizeof script,
              "%sCREATE TABLE " TABLE "(ts TIMESTAMP, id INTEGER, amount INTEGER, user TEXT, "
              "category TEXT);\n", pragmas);
-    if (bench_run_tool(argv, script, NULL, &wall, &peak) != 0) {
+    if (run_tool(argv, script, NULL, &m) != 0) {
         fail(t, "creating the table failed");
         goto cleanup;
     }
     snprintf(script, sizeof script, "%s.mode csv\n.import --skip 1 \"%s\" " TABLE "\n", pragmas,
              ctx->data->csv_path);
-    if (bench_run_tool(argv, script, NULL, &wall, &peak) != 0) {
+    if (run_tool(argv, script, NULL, &m) != 0) {
         fail(t, ".import failed");
         goto cleanup;
     }
@@ -411,14 +451,14 @@ static void run_sqlite_shell(backend_bench *bb, const bench_ctx *ctx)
         fail(t, ".import loaded %lld rows, expected %lld", n, ctx->data->rows);
         goto cleanup;
     }
-    record(t, PHASE_WRITE, wall, peak);
+    record(t, PHASE_WRITE, &m);
 
     snprintf(script, sizeof script, "%s.mode csv\nSELECT * FROM " TABLE ";\n", pragmas);
-    if (bench_run_tool(argv, script, NULL, &wall, &peak) != 0) {
+    if (run_tool(argv, script, NULL, &m) != 0) {
         fail(t, "SELECT * failed");
         goto cleanup;
     }
-    record(t, PHASE_READ, wall, peak);
+    record(t, PHASE_READ, &m);
 cleanup:
     remove_db_files(db);
 }
@@ -518,28 +558,24 @@ static void run_duckdb_api(backend_bench *bb, const bench_ctx *ctx)
     /* read_csv infers TIMESTAMP, BIGINT, BIGINT, VARCHAR, VARCHAR from the file. */
     snprintf(sql, sizeof sql, "CREATE TABLE " TABLE " AS SELECT * FROM read_csv('%s')",
              ctx->data->csv_path);
-    bench_mem_phase mem = bench_mem_phase_start();
-    double start = bench_now_s();
+    phase_clock clock = phase_start();
     if (!duck_query(t, con, sql))
         goto cleanup;
-    double load_s = bench_now_s() - start;
-    double load_mb = bench_mem_phase_peak_mb(&mem);
-    record(t, PHASE_WRITE, load_s, load_mb);
+    measure m = phase_end(&clock);
+    record(t, PHASE_WRITE, &m);
 
     tally got = {0, 0};
-    mem = bench_mem_phase_start();
-    start = bench_now_s();
+    clock = phase_start();
     if (!duck_read_all(t, con, &got))
         goto cleanup;
-    double read_s = bench_now_s() - start;
-    double read_mb = bench_mem_phase_peak_mb(&mem);
+    m = phase_end(&clock);
     if (got.rows != (uint64_t)ctx->data->rows || got.checksum != ctx->data->checksum) {
         fail(t, "read back %llu rows with checksum %016llx; the CSV has %lld rows, checksum "
              "%016llx", (unsigned long long)got.rows, (unsigned long long)got.checksum,
              ctx->data->rows, (unsigned long long)ctx->data->checksum);
         goto cleanup;
     }
-    record(t, PHASE_READ, read_s, read_mb);
+    record(t, PHASE_READ, &m);
 cleanup:
     if (con)
         duckdb_disconnect(&con);
@@ -550,11 +586,11 @@ cleanup:
 
 /* ------------------------------------------------------------------ psql */
 
-static bool psql_script(tool_result *t, const char *script, double *wall, double *peak)
+static bool psql_script(tool_result *t, const char *script, measure *m)
 {
     const char *const argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", NULL};
     const char *const env[] = {"PGOPTIONS=-c client_min_messages=warning", NULL};
-    int status = bench_run_tool(argv, script, env, wall, peak);
+    int status = run_tool(argv, script, env, m);
     if (status != 0) {
         fail(t, "psql exited with %d running: %s", status, script);
         return false;
@@ -566,30 +602,29 @@ static void run_psql(backend_bench *bb, const bench_ctx *ctx)
 {
     tool_result *t = &bb->tool;
     char script[PATH_MAX + 512];
-    double wall = 0, peak = 0;
+    measure m;
     if (!psql_script(t, "DROP SCHEMA IF EXISTS " PSQL_SCHEMA " CASCADE;\n"
                         "CREATE SCHEMA " PSQL_SCHEMA ";\n"
                         "CREATE TABLE " PSQL_SCHEMA "." TABLE "(ts timestamp, id bigint, "
                         "amount bigint, \"user\" text, category text);\n",
-                     &wall, &peak))
+                     &m))
         return;
     snprintf(script, sizeof script,
              "\\copy " PSQL_SCHEMA "." TABLE " FROM '%s' WITH (FORMAT csv, HEADER true)\n",
              ctx->data->csv_path);
-    if (!psql_script(t, script, &wall, &peak))
+    if (!psql_script(t, script, &m))
         goto cleanup;
     long long n = count_rows("psql -X -A -t -c 'SELECT count(*) FROM " PSQL_SCHEMA "." TABLE "'");
     if (n != ctx->data->rows) {
         fail(t, "\\copy loaded %lld rows, expected %lld", n, ctx->data->rows);
         goto cleanup;
     }
-    record(t, PHASE_WRITE, wall, peak);
-    if (!psql_script(t, "\\copy " PSQL_SCHEMA "." TABLE " TO STDOUT WITH (FORMAT csv)\n", &wall,
-                     &peak))
+    record(t, PHASE_WRITE, &m);
+    if (!psql_script(t, "\\copy " PSQL_SCHEMA "." TABLE " TO STDOUT WITH (FORMAT csv)\n", &m))
         goto cleanup;
-    record(t, PHASE_READ, wall, peak);
+    record(t, PHASE_READ, &m);
 cleanup:
-    psql_script(t, "DROP SCHEMA IF EXISTS " PSQL_SCHEMA " CASCADE;\n", &wall, &peak);
+    psql_script(t, "DROP SCHEMA IF EXISTS " PSQL_SCHEMA " CASCADE;\n", &m);
 }
 
 /* psql reads the server from the libpq environment, taken from scripts/test-postgres'
@@ -623,7 +658,7 @@ static void report_tool(bench_report *rep, const backend_bench *bb, const tool_r
         int n = t->nruns[p];
         if (n == 0)
             continue;
-        double wall = bench_median(t->seconds[p], (size_t)n);
+        double wall = bench_median(t->wall_s[p], (size_t)n);
         char runs[16], nrows[32];
         snprintf(runs, sizeof runs, "%d", n);
         snprintf(nrows, sizeof nrows, "%lld", rows);
@@ -631,6 +666,9 @@ static void report_tool(bench_report *rep, const backend_bench *bb, const tool_r
                          "backend", bb->backend, "rows", nrows, "runs", runs, NULL);
         bench_report_add(rep, case_names[p], t->tool, "wall_s", wall, "s", "backend",
                          bb->backend, "rows", nrows, "runs", runs, NULL);
+        bench_report_add(rep, case_names[p], t->tool, "cpu_s",
+                         bench_median(t->cpu_s[p], (size_t)n), "s", "backend", bb->backend,
+                         "rows", nrows, "runs", runs, NULL);
         bench_report_add(rep, case_names[p], t->tool, "peak_rss_mb",
                          bench_max(t->peak_mb[p], (size_t)n), "MiB", "backend", bb->backend,
                          "rows", nrows, "runs", runs, NULL);
@@ -643,8 +681,8 @@ static void report_ratio(bench_report *rep, const backend_bench *bb)
     for (int p = 0; p < NPHASES; p++) {
         if (bb->mdm.nruns[p] == 0 || bb->tool.nruns[p] == 0)
             continue;
-        double mdm_s = bench_median(bb->mdm.seconds[p], (size_t)bb->mdm.nruns[p]);
-        double tool_s = bench_median(bb->tool.seconds[p], (size_t)bb->tool.nruns[p]);
+        double mdm_s = bench_median(bb->mdm.wall_s[p], (size_t)bb->mdm.nruns[p]);
+        double tool_s = bench_median(bb->tool.wall_s[p], (size_t)bb->tool.nruns[p]);
         char tool[64];
         snprintf(tool, sizeof tool, "%s/%s", bb->mdm.tool, bb->tool.tool);
         /* Throughput ratio: above 1 means mdm moved the rows faster. */
@@ -661,8 +699,8 @@ static void progress(const backend_bench *bb, const tool_result *t, int run, lon
     static const char *const label[NPHASES] = {"write", "read"};
     for (int p = 0; p < NPHASES; p++)
         if (t->nruns[p] > run)
-            fprintf(stderr, "  %s %6.3f s %7.3f M rows/s %7.1f MiB", label[p],
-                    t->seconds[p][run], (double)rows / t->seconds[p][run] / 1e6,
+            fprintf(stderr, "  %s %6.3f s (cpu %6.3f) %6.3f M rows/s %6.1f MiB", label[p],
+                    t->wall_s[p][run], t->cpu_s[p][run], (double)rows / t->wall_s[p][run] / 1e6,
                     t->peak_mb[p][run]);
     fputc('\n', stderr);
 }
@@ -712,12 +750,14 @@ int main(int argc, char **argv)
 
     /* What the shell tools take doing nothing, so that their peaks count, as mdm's do,
      * only the memory the work added. */
-    double idle_wall = 0;
+    measure idle;
     const char *const sqlite_idle[] = {"sqlite3", "-batch", ":memory:", NULL};
-    if (bench_run_tool(sqlite_idle, "SELECT 1;\n", NULL, &idle_wall, &benches[0].tool.idle_mb))
+    if (run_tool(sqlite_idle, "SELECT 1;\n", NULL, &idle) != 0)
         fail(&benches[0].tool, "the sqlite3 shell does not run");
-    if (benches[2].enabled && !benches[2].tool.failed)
-        psql_script(&benches[2].tool, "SELECT 1;\n", &idle_wall, &benches[2].tool.idle_mb);
+    benches[0].tool.idle_mb = idle.peak_mb;
+    if (benches[2].enabled && !benches[2].tool.failed &&
+        psql_script(&benches[2].tool, "SELECT 1;\n", &idle))
+        benches[2].tool.idle_mb = idle.peak_mb;
 
     char sqlite_version[128], psql_version[128];
     bench_command_line(sqlite_version, sizeof sqlite_version, "sqlite3 --version");

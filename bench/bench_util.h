@@ -42,7 +42,7 @@ typedef struct bench_flag {
 } bench_flag;
 
 typedef struct bench_options {
-    int runs;          /* --runs N: repetitions; medians are reported */
+    int runs;          /* --runs N (at most 1000): repetitions; medians are reported */
     long long rows;    /* --rows N: data size (each benchmark has its default) */
     const char *out;   /* --out FILE: JSON results; default bench/results/<name>.json */
 } bench_options;
@@ -149,6 +149,17 @@ static BENCH_UNUSED double bench_max(const double *values, size_t n)
     return m;
 }
 
+/* CPU time (user + system) this process has used so far, all threads, in seconds.
+ * Less disturbed than wall time when other work shares the machine. */
+static BENCH_UNUSED double bench_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 /* ------------------------------------------------------------------ memory */
 
 /* The process's resident set now, in MiB (from /proc/self/statm); 0 when unknown. */
@@ -224,9 +235,9 @@ static BENCH_UNUSED long bench_process_hwm_kb(pid_t pid)
 
 /* Runs argv[0] (found on PATH) with `stdin_text` on its standard input (NULL: none),
  * its standard output discarded and its standard error passed through. Extra
- * environment entries ("NAME=value") are added in the child only. Fills the wall time
- * and the child's own peak RSS (MiB). Returns the exit status (0 = success), or -1 when
- * it could not be run.
+ * environment entries ("NAME=value") are added in the child only. Fills the wall time,
+ * the child's CPU time (user + system) and its own peak RSS (MiB). Returns the exit
+ * status (0 = success), or -1 when it could not be run.
  *
  * The peak is sampled from /proc/<pid>/status every few milliseconds until the child
  * exits (a pidfd wakes us at once when it does). getrusage's ru_maxrss cannot be used
@@ -235,7 +246,7 @@ static BENCH_UNUSED long bench_process_hwm_kb(pid_t pid)
  * sampling starts once the exec has happened (a close-on-exec pipe tells). */
 static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *stdin_text,
                                        const char *const extra_env[], double *wall_s,
-                                       double *peak_rss_mb)
+                                       double *cpu_s, double *peak_rss_mb)
 {
     int in_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
     if (pipe(in_pipe) != 0 || pipe2(exec_pipe, O_CLOEXEC) != 0) {
@@ -292,13 +303,15 @@ static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *std
     close(in_pipe[1]);
     long peak_kb = 0;
     int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
     for (;;) {
         if (got == 0) {
             long kb = bench_process_hwm_kb(pid);
             if (kb > peak_kb)
                 peak_kb = kb;
         }
-        pid_t done = waitpid(pid, &status, WNOHANG);
+        pid_t done = wait4(pid, &status, WNOHANG, &ru);
         if (done == pid)
             break;
         if (done < 0 && errno != EINTR) {
@@ -311,6 +324,8 @@ static BENCH_UNUSED int bench_run_tool(const char *const argv[], const char *std
         poll(&pfd, pidfd >= 0 ? 1 : 0, 5);
     }
     *wall_s = bench_now_s() - start;
+    *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     *peak_rss_mb = (double)peak_kb / 1024.0;
     if (pidfd >= 0)
         close(pidfd);
