@@ -8,7 +8,9 @@
  *   operations that write nothing (a write may have committed before the loss);
  * - never inside a transaction (the engine has rolled it back or will), and never
  *   once rows have reached the caller's sink (they would be delivered twice). */
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "storage/conn.h"
 #include "storage/resilience.h"
@@ -254,6 +256,52 @@ int mdm_conn_read(mdm_conn *conn, const mdm_read_request *req, mdm_batch_sink si
     return track(conn, rc);
 }
 
+/* The first two keywords of a statement, upper-cased, skipping whitespace and comments. */
+static void leading_keywords(const char *sql, char *first, char *second, size_t size)
+{
+    char *out[2] = {first, second};
+    for (int k = 0; k < 2; k++) {
+        for (;;) {
+            while (isspace((unsigned char)*sql))
+                sql++;
+            if (sql[0] == '-' && sql[1] == '-') {
+                sql += strcspn(sql, "\n");
+            } else if (sql[0] == '/' && sql[1] == '*') {
+                const char *end = strstr(sql + 2, "*/");
+                sql = end ? end + 2 : sql + strlen(sql);
+            } else {
+                break;
+            }
+        }
+        size_t n = 0;
+        while (isalpha((unsigned char)*sql) && n + 1 < size)
+            out[k][n++] = (char)toupper((unsigned char)*sql++);
+        out[k][n] = '\0';
+    }
+}
+
+/* Keeps the connection's books right when SQL text opens or ends a transaction, or
+ * changes session settings, so that checkin rolls back and resets what it must. */
+static void note_statement(mdm_conn *conn, const char *sql)
+{
+    char first[16], second[16];
+    leading_keywords(sql, first, second, sizeof first);
+    if (strcmp(first, "BEGIN") == 0 || strcmp(first, "START") == 0) {
+        conn->in_transaction = true;
+    } else if (strcmp(first, "COMMIT") == 0 || strcmp(first, "END") == 0 ||
+               strcmp(first, "ABORT") == 0 ||
+               (strcmp(first, "ROLLBACK") == 0 && strcmp(second, "TO") != 0)) {
+        conn->in_transaction = false;
+    } else if (strcmp(first, "SET") == 0 || strcmp(first, "RESET") == 0 ||
+               strcmp(first, "PRAGMA") == 0 || strcmp(first, "USE") == 0 ||
+               strcmp(first, "ATTACH") == 0 || strcmp(first, "DETACH") == 0 ||
+               strcmp(first, "DISCARD") == 0 || strcmp(first, "LOAD") == 0 ||
+               (strcmp(first, "CREATE") == 0 &&
+                (strcmp(second, "TEMP") == 0 || strcmp(second, "TEMPORARY") == 0))) {
+        conn->session_changed = true;
+    }
+}
+
 int mdm_conn_execute(mdm_conn *conn, const char *sql, const mdm_value *params, size_t nparams,
                      mdm_batch_sink sink, void *ctx, int64_t *changes)
 {
@@ -269,6 +317,8 @@ int mdm_conn_execute(mdm_conn *conn, const char *sql, const mdm_value *params, s
         if (!retry_after(conn, rc, WRITES, attempt, counted.delivered))
             break;
     }
+    /* Even a failed statement may have ended a transaction (the engine aborts it). */
+    note_statement(conn, sql);
     return track(conn, rc);
 }
 

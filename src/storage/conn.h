@@ -13,6 +13,7 @@ struct mdm_conn {
     char *dataset;         /* dataset selected with use_dataset, if the backend has it */
     bool in_transaction;
     bool failed;           /* an operation failed: validate before reuse */
+    bool session_changed;  /* SQL may have changed session settings: reset before reuse */
 
     /* Pool bookkeeping (pool.c), under the pool's lock unless noted. */
     uint64_t created_ns;

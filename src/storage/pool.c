@@ -684,8 +684,9 @@ void pool_release(pool *p, mdm_conn *c)
     uint64_t now = mdm_now_ns();
     uint64_t used = now - c->checked_out_ns;
     bool broken = c->raw == NULL;
-    if (!broken && (c->in_transaction || c->failed)) {
+    if (!broken && (c->in_transaction || c->failed || c->session_changed)) {
         c->in_transaction = false;
+        c->session_changed = false;
         broken = (p->backend->reset && p->backend->reset(c->raw) != 0) ||
                  (c->failed && p->backend->ping && p->backend->ping(c->raw) != 0);
         c->failed = false;

@@ -169,6 +169,39 @@ static void checkin_rolls_back_open_transaction(void **state)
     mdm_store_free(s);
 }
 
+static void sql_transactions_and_settings_are_tracked(void **state)
+{
+    (void)state;
+    mdm_store *s = NULL;
+    assert_int_equal(mdm_store_open(&s, "fake", &(mdm_target){.dataset = "d"}, cfg), 0);
+    mdm_conn *a = NULL;
+    assert_int_equal(mdm_store_checkout(s, &a), 0);
+    assert_int_equal(mdm_conn_execute(a, "SELECT 1", NULL, 0, NULL, NULL, NULL), 0);
+    mdm_store_checkin(s, a);
+    assert_int_equal(resets, 0);
+
+    assert_int_equal(mdm_store_checkout(s, &a), 0);
+    assert_int_equal(mdm_conn_execute(a, "  /* why */ begin", NULL, 0, NULL, NULL, NULL), 0);
+    assert_true(mdm_conn_in_transaction(a));
+    assert_int_equal(mdm_conn_execute(a, "ROLLBACK TO SAVEPOINT x", NULL, 0, NULL, NULL, NULL), 0);
+    assert_true(mdm_conn_in_transaction(a));
+    mdm_store_checkin(s, a); /* still open: rolled back */
+    assert_int_equal(resets, 1);
+
+    assert_int_equal(mdm_store_checkout(s, &a), 0);
+    assert_int_equal(mdm_conn_execute(a, "BEGIN", NULL, 0, NULL, NULL, NULL), 0);
+    assert_int_equal(mdm_conn_execute(a, "-- done\ncommit", NULL, 0, NULL, NULL, NULL), 0);
+    assert_false(mdm_conn_in_transaction(a));
+    mdm_store_checkin(s, a);
+    assert_int_equal(resets, 1);
+
+    assert_int_equal(mdm_store_checkout(s, &a), 0);
+    assert_int_equal(mdm_conn_execute(a, "SET search_path TO elsewhere", NULL, 0, NULL, NULL, NULL), 0);
+    mdm_store_checkin(s, a); /* session changed: reset */
+    assert_int_equal(resets, 2);
+    mdm_store_free(s);
+}
+
 static void failed_connection_is_validated(void **state)
 {
     (void)state;
@@ -262,6 +295,7 @@ int main(void)
         cmocka_unit_test_setup(registry_accepts_custom_backend, setup),
         cmocka_unit_test_setup(store_reuses_connections, setup),
         cmocka_unit_test_setup(checkin_rolls_back_open_transaction, setup),
+        cmocka_unit_test_setup(sql_transactions_and_settings_are_tracked, setup),
         cmocka_unit_test_setup(failed_connection_is_validated, setup),
         cmocka_unit_test_setup(open_failure_reports_cause, setup),
         cmocka_unit_test_setup(unsupported_slot_is_an_error, setup),
