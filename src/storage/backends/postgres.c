@@ -550,7 +550,8 @@ static int table_create(mdm_backend_conn *c, const char *table, const mdm_field 
                    "(INCREMENT BY %lld)); CREATE INDEX ON ",
                    (long long)PG_ORDINAL_BLOCK);
     mdm_pg_append_table(&sql, c, table);
-    strbuf_append(&sql, " (\"" PG_ORDINAL_COLUMN "\")");
+    /* Ordinals only ever grow: full leaf pages, nothing kept for inserts between. */
+    strbuf_append(&sql, " (\"" PG_ORDINAL_COLUMN "\") WITH (fillfactor = 100)");
     rc = MDM_ENOMEM;
     if (strbuf_cstr(&sql)) {
         PGresult *res = PQexec(c->pg, sql.data);
