@@ -37,7 +37,11 @@ int main(void) {
 }
 C
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
-cc -o "$WORK/prog" "$WORK/prog.c" $(pkg-config --cflags --libs mdm) >"$WORK/err" 2>&1; STATUS=$?
+# A sanitizer build of libmdm needs the program built with the same sanitizer.
+SAN_FLAGS=""
+if ldd "$PREFIX/lib/libmdm.so" | grep -q libasan; then SAN_FLAGS="-fsanitize=address,undefined"; fi
+if ldd "$PREFIX/lib/libmdm.so" | grep -q libtsan; then SAN_FLAGS="-fsanitize=thread"; fi
+cc $SAN_FLAGS -o "$WORK/prog" "$WORK/prog.c" $(pkg-config --cflags --libs mdm) >"$WORK/err" 2>&1; STATUS=$?
 check "program builds with pkg-config mdm" status_is 0
 env -u LD_LIBRARY_PATH "$WORK/prog" >"$WORK/out" 2>"$WORK/err"; STATUS=$?
 check "program runs" status_is 0
