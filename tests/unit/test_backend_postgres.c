@@ -695,6 +695,35 @@ static void insertion_order_survives_free_space_map(void **state)
     assert_int_equal(mdm_conn_table_create(e->conn, "r", reserved, 1), MDM_EINVALID);
 }
 
+typedef struct copier {
+    mdm_conn *conn;
+    size_t batches;
+} copier;
+
+/* Appends every batch it receives to table "copy", through the reading connection. */
+static int copy_batch(const mdm_batch *b, void *ctx)
+{
+    copier *k = ctx;
+    k->batches++;
+    return mdm_conn_append(k->conn, "copy", b);
+}
+
+static void sink_writes_during_read(void **state)
+{
+    env *e = *state;
+    CHECK(mdm_conn_table_create(e->conn, "src", id_text, 2));
+    CHECK(mdm_conn_table_create(e->conn, "copy", id_text, 2));
+    append_rows(e->conn, "src", 0, 2500, "row");
+    copier k = {.conn = e->conn};
+    mdm_read_request req = {.table = "src", .limit = -1, .batch_rows = 1000};
+    CHECK(mdm_conn_read(e->conn, &req, copy_batch, &k));
+    assert_int_equal(k.batches, 3);
+    /* The copies were committed with the read, not thrown away with it. */
+    mdm_store_checkin(e->store, e->conn);
+    e->conn = checkout(e->store);
+    assert_int_equal(count_rows(e->conn, "copy"), 2500);
+}
+
 static void error_mapping(void **state)
 {
     env *e = *state;
@@ -812,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_types_from_foreign_columns, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(insertion_order_survives_free_space_map, env_setup,
                                         env_teardown),
+        cmocka_unit_test_setup_teardown(sink_writes_during_read, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(error_mapping, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(lock_timeout_is_busy, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(lost_connection_is_econnect, env_setup, env_teardown),

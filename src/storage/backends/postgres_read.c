@@ -250,10 +250,21 @@ int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink
 cleanup:
     PQclear(res);
     if (own_tx) {
-        /* Only reads happened: ending with ROLLBACK is as good as COMMIT, and also
-         * right after a failure. */
-        if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        /* COMMIT, not ROLLBACK: a sink may have written through this connection
+         * between fetches, and that work belongs to the read's transaction. */
+        PGTransactionStatusType tx = PQtransactionStatus(c->pg);
+        if (rc >= 0 && tx == PQTRANS_INTRANS) {
+            int end = mdm_pg_exec(c, "COMMIT", "could not finish a read");
+            if (end)
+                rc = end;
+        } else if (tx != PQTRANS_IDLE) {
             mdm_pg_exec_quietly(c, "ROLLBACK");
+            if (rc == 0 && tx == PQTRANS_INERROR)
+                rc = mdm_error_set(MDM_EBACKEND,
+                                   "a statement run during the read of '%s' failed, so its "
+                                   "transaction was rolled back",
+                                   req->table);
+        }
     } else if (savepoint) {
         if (rc < 0 || !declared) {
             mdm_pg_exec_quietly(c, "ROLLBACK TO SAVEPOINT mdm_read; RELEASE SAVEPOINT mdm_read");
