@@ -803,6 +803,8 @@ static void reset_restores_session(void **state)
     CHECK(mdm_conn_ping(e->conn));
 }
 
+static void remove_home(void) { rmdir(home); }
+
 int main(void)
 {
     pg_conninfo = getenv("MDM_TEST_PG_CONNINFO");
@@ -825,6 +827,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    atexit(remove_home);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wrong_password_names_cause_not_password),
         cmocka_unit_test(refused_and_unconfigured),
@@ -847,7 +850,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(lost_connection_is_econnect, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(reset_restores_session, env_setup, env_teardown),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    rmdir(home);
-    return failed ? 1 : 0;
+    return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
 }
