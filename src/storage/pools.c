@@ -123,27 +123,10 @@ static char *pool_key(const mdm_backend *be, const mdm_target *t, const mdm_conf
 /* The pool's public name: never a password. */
 static char *pool_public_name(const mdm_backend *be, const mdm_target *t, const mdm_config *cfg)
 {
+    if (be->describe)
+        return be->describe(t, cfg);
     strbuf sb = STRBUF_INIT;
-    if (t->path) {
-        strbuf_appendf(&sb, "%s:%s", be->name, t->path);
-    } else if (t->conninfo) {
-        /* Keep host, port and dbname of a conninfo; drop everything else. */
-        strbuf_appendf(&sb, "%s:", be->name);
-        const char *keys[] = {"host=", "port=", "dbname="};
-        for (int k = 0; k < 3; k++) {
-            const char *at = strstr(t->conninfo, keys[k]);
-            if (!at)
-                continue;
-            at += strlen(keys[k]);
-            size_t len = strcspn(at, " ");
-            strbuf_append(&sb, k == 0 ? "" : k == 1 ? ":" : "/");
-            strbuf_append_len(&sb, at, len);
-        }
-    } else {
-        strbuf_appendf(&sb, "%s:%s:%lld/%s", be->name, mdm_config_str(cfg, "database.postgresql.host"),
-                       (long long)mdm_config_int(cfg, "database.postgresql.port"),
-                       mdm_config_str(cfg, "database.postgresql.database"));
-    }
+    strbuf_appendf(&sb, "%s:%s", be->name, t->path ? t->path : t->dataset);
     return strbuf_detach(&sb);
 }
 

@@ -150,7 +150,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "unknown backend '%s'\n", fx.backend);
         return 2;
     }
-    if (strcmp(fx.backend, "postgres") == 0 && !getenv("MDM_TEST_PG_CONNINFO")) {
+    const char *conninfo = getenv("MDM_TEST_PG_CONNINFO");
+    if (strcmp(fx.backend, "postgres") == 0 && (!conninfo || !*conninfo)) {
         const char *req = getenv("MDM_REQUIRE_POSTGRES");
         fprintf(stderr, "MDM_TEST_PG_CONNINFO is not set: run under scripts/test-postgres\n");
         return req && strcmp(req, "1") == 0 ? 1 : 77;

@@ -228,6 +228,10 @@ static void restart_under_load(void **state)
 
     mdm_pool_stats s;
     mdm_store_pool_stats(store, &s);
+    /* The pool's name says where, never with the password. */
+    const char *password = getenv("MDM_TEST_PG_PASSWORD");
+    assert_non_null(strstr(s.name, "postgres:127.0.0.1:"));
+    assert_true(!password || !*password || !strstr(s.name, password));
     print_message("acknowledged writes %lld, operations retried %ld, transient errors %ld, "
                   "connections created %llu, closed broken %llu, closed on validation %llu, "
                   "breaker %s\n",
@@ -249,8 +253,9 @@ int main(void)
         fprintf(stderr, "MDM_TEST_PG_* not set: run under scripts/test-postgres\n");
         return req && strcmp(req, "1") == 0 ? 1 : 77;
     }
-    char home[] = "/tmp/mdm-pg-fault-XXXXXX";
-    if (!mkdtemp(home) || mdm_config_defaults(&cfg, home) != 0)
+    /* Nothing is written under home: config paths only. */
+    const char *home = "/tmp/mdm-pg-fault-home";
+    if (mdm_config_defaults(&cfg, home) != 0)
         return 1;
     char dataset[64];
     snprintf(dataset, sizeof dataset, "fault_%d", (int)getpid());

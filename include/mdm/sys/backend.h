@@ -34,6 +34,9 @@ typedef struct mdm_backend {
 
     /* Process-wide engine version string. */
     const char *(*library_version)(void);
+    /* Optional: a name for the target in messages and metrics, never holding a
+     * password ("postgres:host:port/db"). Without it: "<name>:<path>". Caller frees. */
+    char *(*describe)(const mdm_target *target, const mdm_config *cfg);
 
     /* Connection lifecycle. `open` connects to the target (creating the file or
      * database if needed) and applies config settings. */

@@ -135,6 +135,40 @@ static char *describe_conn(PGconn *pg)
     return strbuf_detach(&sb);
 }
 
+/* "postgres:host:port/db" of a target, from the connection string or config; never
+ * the password. */
+static char *describe_target(const mdm_target *target, const mdm_config *cfg)
+{
+    const char *host = mdm_config_str(cfg, "database.postgresql.host");
+    const char *db = mdm_config_str(cfg, "database.postgresql.database");
+    char port[32];
+    snprintf(port, sizeof port, "%lld", (long long)mdm_config_int(cfg, "database.postgresql.port"));
+    const char *conninfo = target->conninfo ? target->conninfo
+                                            : mdm_config_str(cfg, "database.postgresql.conninfo");
+    PQconninfoOption *opts = NULL;
+    if (conninfo) {
+        char *err = NULL;
+        opts = PQconninfoParse(conninfo, &err);
+        PQfreemem(err);
+        host = db = NULL;
+        snprintf(port, sizeof port, "5432");
+        for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+            if (!o->val || !*o->val)
+                continue;
+            if (strcmp(o->keyword, "host") == 0 || (strcmp(o->keyword, "hostaddr") == 0 && !host))
+                host = o->val;
+            else if (strcmp(o->keyword, "port") == 0)
+                snprintf(port, sizeof port, "%s", o->val);
+            else if (strcmp(o->keyword, "dbname") == 0)
+                db = o->val;
+        }
+    }
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, "postgres:%s:%s/%s", host ? host : "localhost", port, db ? db : "");
+    PQconninfoFree(opts);
+    return strbuf_detach(&sb);
+}
+
 /* The first line of libpq's message, with the password (if it ever appeared there)
  * replaced by asterisks. */
 static char *connect_failure(PGconn *pg, const char *password)
@@ -738,6 +772,7 @@ const mdm_backend mdm_backend_postgres = {
     .name = "postgres",
     .file_extension = NULL,
     .library_version = library_version,
+    .describe = describe_target,
     .open = open_conn,
     .close = close_conn,
     .ping = ping,
