@@ -94,24 +94,84 @@ static void human_size(char *buf, size_t size, unsigned long long bytes)
 
 static void usage(void)
 {
-    puts("Usage: mdm info [--format rich|json]\n"
+    puts("Usage: mdm info [--format rich|json] [--check]\n"
          "\n"
          "  Show configuration, storage backends and system information.\n"
          "\n"
          "Options:\n"
          "  --format, -f TEXT  Output format: rich (default) or json.\n"
+         "  --check            Connect to the default backend and show its pool.\n"
          "  --help             Show this message and exit.");
+}
+
+/* Connects to the default backend through a pool, as a command would, and prints the
+ * pool's figures. SQLite and DuckDB are checked on a scratch file outside the home. */
+static int check_backend(const mdm_config *cfg, bool json)
+{
+    const char *backend = mdm_config_str(cfg, "database.default_backend");
+    char dir[] = "/tmp/mdm-check-XXXXXX", path[256];
+    mdm_target t = {.dataset = "mdm_check"};
+    bool file = strcmp(backend, "postgresql") != 0;
+    if (file) {
+        if (!mkdtemp(dir))
+            return cli_fail("cannot create a scratch directory in /tmp: %s", strerror(errno));
+        snprintf(path, sizeof path, "%s/check.%s", dir, backend);
+        t.path = path;
+    }
+    mdm_store *store = NULL;
+    mdm_conn *conn = NULL;
+    int rc = mdm_store_open(&store, backend, &t, cfg);
+    if (!rc)
+        rc = mdm_store_checkout(store, &conn);
+    if (!rc)
+        rc = mdm_conn_ping(conn);
+    mdm_store_checkin(store, conn);
+    mdm_pool_stats s = {0};
+    if (store)
+        mdm_store_pool_stats(store, &s);
+    if (rc) {
+        cli_fail_last();
+    } else if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:s}", "backend", backend, "pool",
+                              s.name, "size", (json_int_t)s.size, "max_size",
+                              (json_int_t)s.max_size, "created", (json_int_t)s.created,
+                              "wait_p99_ms", s.wait_p99_ms, "breaker", s.breaker);
+        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(o);
+    } else {
+        printf("\nCheck\n");
+        printf("  Backend            %s: connected\n", backend);
+        printf("  Pool               %s\n", s.name);
+        printf("  Connections        %zu open, %zu idle, %zu in use (max %zu)\n", s.size, s.idle,
+               s.in_use, s.max_size);
+        printf("  Checkout wait p99  %.3f ms\n", s.wait_p99_ms);
+        printf("  Circuit breaker    %s\n", s.breaker);
+    }
+    mdm_store_free(store);
+    if (file) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return rc ? 1 : 0;
 }
 
 int cli_info(int argc, char **argv)
 {
     const char *format = "rich";
+    bool check = false;
     for (int i = 1; i < argc; i++) {
         bool bad = false;
         const char *v;
         if (strcmp(argv[i], "--help") == 0) {
             usage();
             return 0;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = true;
         } else if ((v = cli_option_value(argc, argv, &i, "--format", "-f", &bad))) {
             format = v;
         } else if (bad) {
@@ -128,6 +188,12 @@ int cli_info(int argc, char **argv)
     mdm_config *cfg = cli_config_load();
     if (!cfg)
         return 1;
+    if (check) {
+        /* The check alone: its output is what a script reads. */
+        int rc = check_backend(cfg, strcmp(format, "json") == 0);
+        cli_config_free(cfg);
+        return rc;
+    }
     const char *datasets = mdm_config_path(cfg, "datasets_path");
     long ndatasets = count_datasets(mdm_config_path(cfg, "configs_path"));
     unsigned long long used = disk_usage(datasets, 0), avail = free_space(mdm_config_home(cfg));

@@ -67,6 +67,38 @@ check "env range error names variable" contains "$ERR" "MDM_PERFORMANCE_BATCH_SI
 MDM_PERFORMANCE_BATCH_SIZE=5000 run info
 check "env override applies" contains "$OUT" "5000"
 
+# Connecting: the default backend through a pool, and a clear line when it fails.
+run info --check
+check "check sqlite exits 0" status_is 0
+check "check sqlite connects" contains "$OUT" "sqlite: connected"
+check "check leaves home alone" [ ! -e "$MDM_HOME_DIR/datasets" ]
+MDM_DATABASE_DEFAULT_BACKEND=duckdb run info --check --format json
+check "check duckdb" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["backend"]=="duckdb" and d["size"]==1' "$WORK/out"
+MDM_DATABASE_DEFAULT_BACKEND=postgresql MDM_DATABASE_POSTGRESQL_USER=nobody \
+  MDM_DATABASE_POSTGRESQL_HOST=127.0.0.1 MDM_DATABASE_POSTGRESQL_PORT=1 run info --check
+check "unreachable postgres exits 1" status_is 1
+check "unreachable postgres is one line" one_line "$ERR"
+check "unreachable postgres names the server" contains "$ERR" "127.0.0.1:1"
+check "unreachable postgres says why" contains "$ERR" "refused"
+MDM_DATABASE_DEFAULT_BACKEND=postgresql run info --check
+check "postgres without a user exits 1" status_is 1
+check "postgres without a user says so" contains "$ERR" "PostgreSQL user not configured"
+if [ -n "${MDM_TEST_PG_CONNINFO:-}" ]; then
+  MDM_DATABASE_DEFAULT_BACKEND=postgresql MDM_DATABASE_POSTGRESQL_HOST=$MDM_TEST_PG_HOST \
+    MDM_DATABASE_POSTGRESQL_PORT=$MDM_TEST_PG_PORT MDM_DATABASE_POSTGRESQL_USER=$MDM_TEST_PG_USER \
+    MDM_DATABASE_POSTGRESQL_PASSWORD=$MDM_TEST_PG_PASSWORD \
+    MDM_DATABASE_POSTGRESQL_DATABASE=$MDM_TEST_PG_DATABASE run info --check
+  check "postgres check connects" contains "$OUT" "postgresql: connected"
+  check "postgres check never shows the password" bash -c "! grep -qF -- '$MDM_TEST_PG_PASSWORD' '$WORK/out' '$WORK/err'"
+  MDM_DATABASE_DEFAULT_BACKEND=postgresql MDM_DATABASE_POSTGRESQL_HOST=$MDM_TEST_PG_HOST \
+    MDM_DATABASE_POSTGRESQL_PORT=$MDM_TEST_PG_PORT MDM_DATABASE_POSTGRESQL_USER=$MDM_TEST_PG_USER \
+    MDM_DATABASE_POSTGRESQL_PASSWORD=wrong-secret \
+    MDM_DATABASE_POSTGRESQL_DATABASE=$MDM_TEST_PG_DATABASE run info --check
+  check "wrong password exits 1" status_is 1
+  check "wrong password says so" contains "$ERR" "password authentication failed"
+  check "wrong password is not echoed" bash -c "! grep -qF wrong-secret '$WORK/err'"
+fi
+
 if [ "$(id -u)" -ne 0 ]; then
   printf 'logging:\n  level: INFO\n' >"$MDM_HOME_DIR/mdm.yaml"
   chmod 000 "$MDM_HOME_DIR/mdm.yaml"
