@@ -134,6 +134,7 @@ static const char *library_version(void) { return sqlite3_libversion(); }
 static int config_word(const char **out, const mdm_config *cfg, const char *key,
                        const char *const *allowed)
 {
+    *out = NULL;
     const char *v = mdm_config_str(cfg, key);
     for (size_t i = 0; v && allowed[i]; i++)
         if (strcasecmp(v, allowed[i]) == 0) {
