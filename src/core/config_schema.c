@@ -59,7 +59,7 @@ const config_key mdm_config_keys[] = {
     I("database.sqlite.mmap_size", "268435456", 0, BIG, "SQLite mmap_size pragma (bytes)"),
 
     S("database.duckdb.memory_limit", "8GB", "DuckDB memory_limit setting"),
-    I("database.duckdb.threads", "4", 1, 1024, "DuckDB worker threads"),
+    I("database.duckdb.threads", "0", 0, 1024, "DuckDB worker threads per database (0: one per CPU core)"),
     S("database.duckdb.temp_directory", "/tmp", "DuckDB spill directory"),
     E("database.duckdb.access_mode", "READ_WRITE", access_modes, "DuckDB access mode"),
     I("database.duckdb.pool_size", "10", 1, 10000, "DuckDB pool size"),

@@ -33,6 +33,18 @@ struct mdm_duckdb_db {
     mdm_duckdb_db *next;
 };
 
+/* database.duckdb.threads, with 0 meaning one per CPU core (DuckDB's own default). A
+ * fixed 4 oversubscribes a small machine, where every open database file has a pool of
+ * engine threads of its own, and leaves a big one idle. */
+static long long configured_threads(const mdm_config *cfg)
+{
+    long long n = (long long)mdm_config_int(cfg, "database.duckdb.threads");
+    if (n > 0)
+        return n;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? cores : 1;
+}
+
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t registry_changed = PTHREAD_COND_INITIALIZER;
 static mdm_duckdb_db *registry;
@@ -110,7 +122,7 @@ static char *describe_settings(const mdm_config *cfg)
         const char *mem = mdm_config_str(cfg, "database.duckdb.memory_limit");
         const char *tmp = mdm_config_str(cfg, "database.duckdb.temp_directory");
         strbuf_appendf(&sb, "threads=%lld memory_limit=%s temp_directory=%s access_mode=%s",
-                       (long long)mdm_config_int(cfg, "database.duckdb.threads"),
+                       (long long)configured_threads(cfg),
                        mem ? mem : "(default)", tmp ? tmp : "(default)",
                        mdm_config_str(cfg, "database.duckdb.access_mode"));
     } else {
@@ -152,8 +164,7 @@ static int open_database(mdm_duckdb_db *db, const char *path, const mdm_config *
         return mdm_error_set(MDM_ENOMEM, "out of memory creating a DuckDB configuration");
     if (cfg) {
         char threads[32];
-        snprintf(threads, sizeof threads, "%lld",
-                 (long long)mdm_config_int(cfg, "database.duckdb.threads"));
+        snprintf(threads, sizeof threads, "%lld", (long long)configured_threads(cfg));
         const char *mem = mdm_config_str(cfg, "database.duckdb.memory_limit");
         const char *tmp = mdm_config_str(cfg, "database.duckdb.temp_directory");
         if ((rc = set_option(config, "threads", threads, "database.duckdb.threads")))
