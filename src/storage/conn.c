@@ -230,6 +230,9 @@ int mdm_conn_append(mdm_conn *conn, const char *table, const mdm_batch *batch)
         return rc;
     if (mdm_batch_nrows(batch) == 0)
         return 0;
+    if (conn->echo)
+        MDM_DEBUG("%s append: %zu rows to \"%s\"", conn->backend->name, mdm_batch_nrows(batch),
+                  table);
     /* All of the batch or none: a busy failure left nothing behind and may be repeated. */
     RETRYING(conn, WRITES, rc, conn->backend->append(conn->raw, table, batch));
     return track(conn, rc);
@@ -246,6 +249,10 @@ int mdm_conn_read(mdm_conn *conn, const mdm_read_request *req, mdm_batch_sink si
             return rc;
     if (req->offset < 0)
         return mdm_error_set(MDM_EINVALID, "read offset must not be negative");
+    if (conn->echo)
+        MDM_DEBUG("%s read: \"%s\"%s%s limit %lld offset %lld", conn->backend->name, req->table,
+                  req->where ? " where " : "", req->where ? req->where : "",
+                  (long long)req->limit, (long long)req->offset);
     counted_sink counted = {sink, ctx, false};
     for (unsigned attempt = 0;; attempt++) {
         rc = conn->backend->read(conn->raw, req, counting_sink, &counted);
@@ -308,6 +315,8 @@ int mdm_conn_execute(mdm_conn *conn, const char *sql, const mdm_value *params, s
     NEED_SLOT(conn, execute);
     if (changes)
         *changes = 0;
+    if (conn->echo)
+        MDM_DEBUG("%s execute: %s", conn->backend->name, sql);
     counted_sink counted = {sink, ctx, false};
     int rc;
     /* The statement may write: a lost connection is not retried (see the top). */

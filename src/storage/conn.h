@@ -14,6 +14,7 @@ struct mdm_conn {
     bool in_transaction;
     bool failed;           /* an operation failed: validate before reuse */
     bool session_changed;  /* SQL may have changed session settings: reset before reuse */
+    bool echo;             /* database.sqlalchemy.echo: log operations at DEBUG */
 
     /* Pool bookkeeping (pool.c), under the pool's lock unless noted. */
     uint64_t created_ns;

@@ -418,6 +418,7 @@ static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
     c->backend = p->backend;
     c->created_ns = c->last_used_ns = mdm_now_ns();
     c->expires_ns = jittered_expiry(p, c->created_ns);
+    c->echo = p->cfg && mdm_config_bool(p->cfg, "database.sqlalchemy.echo");
     *out = c;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log_internal.h"
 #include "mdm/sys/backend.h"
 
 struct mdm_backend_conn {
@@ -202,6 +203,36 @@ static void sql_transactions_and_settings_are_tracked(void **state)
     mdm_store_free(s);
 }
 
+static char echoed[4096];
+
+static void capture(mdm_log_level level, const char *message, void *ctx)
+{
+    (void)level, (void)ctx;
+    strncat(echoed, message, sizeof echoed - strlen(echoed) - 2);
+    strcat(echoed, "\n");
+}
+
+static void echo_logs_operations(void **state)
+{
+    (void)state;
+    mdm_config *echo_cfg = NULL;
+    assert_int_equal(mdm_config_defaults(&echo_cfg, "/tmp/mdm-test-store-home"), 0);
+    assert_int_equal(mdm_config_set(echo_cfg, "database.pool.min_size", "0"), 0);
+    assert_int_equal(mdm_config_set(echo_cfg, "database.sqlalchemy.echo", "true"), 0);
+    mdm_store *s = NULL;
+    assert_int_equal(mdm_store_open(&s, "fake", &(mdm_target){.dataset = "d"}, echo_cfg), 0);
+    echoed[0] = '\0';
+    log_set_capture(capture, NULL, MDM_LOG_DEBUG);
+    mdm_conn *a = NULL;
+    assert_int_equal(mdm_store_checkout(s, &a), 0);
+    assert_int_equal(mdm_conn_execute(a, "SELECT 42", NULL, 0, NULL, NULL, NULL), 0);
+    mdm_store_checkin(s, a);
+    log_set_capture(NULL, NULL, MDM_LOG_DEBUG);
+    assert_non_null(strstr(echoed, "fake execute: SELECT 42"));
+    mdm_store_free(s);
+    mdm_config_free(echo_cfg);
+}
+
 static void failed_connection_is_validated(void **state)
 {
     (void)state;
@@ -296,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup(store_reuses_connections, setup),
         cmocka_unit_test_setup(checkin_rolls_back_open_transaction, setup),
         cmocka_unit_test_setup(sql_transactions_and_settings_are_tracked, setup),
+        cmocka_unit_test_setup(echo_logs_operations, setup),
         cmocka_unit_test_setup(failed_connection_is_validated, setup),
         cmocka_unit_test_setup(open_failure_reports_cause, setup),
         cmocka_unit_test_setup(unsupported_slot_is_an_error, setup),
