@@ -1,0 +1,289 @@
+/* Finding a dataset's files (SPEC §4 steps 3-5). */
+#include "dataset/discover.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/strbuf.h"
+#include "mdm/mdm.h"
+
+static const struct {
+    const char *suffix;
+    source_format format;
+    bool gzip;
+} suffixes[] = {
+    /* Longest first: ".csv.gz" must win over ".gz" alone. */
+    {".parquet.snappy", SOURCE_PARQUET, false},
+    {".csv.gz", SOURCE_CSV, true},
+    {".tsv.gz", SOURCE_TSV, true},
+    {".parquet", SOURCE_PARQUET, false},
+    {".ndjson", SOURCE_JSON, false},
+    {".jsonl", SOURCE_JSON, false},
+    {".json", SOURCE_JSON, false},
+    {".xlsx", SOURCE_EXCEL, false},
+    {".csv", SOURCE_CSV, false},
+    {".tsv", SOURCE_TSV, false},
+    {".xls", SOURCE_EXCEL, false},
+    {".pq", SOURCE_PARQUET, false},
+};
+
+/* Standard stems and the table each becomes (SPEC §4 step 5). */
+static const struct {
+    const char *stem;
+    const char *table;
+} standard[] = {
+    {"train", "train"},           {"training", "train"},      {"test", "test"},
+    {"testing", "test"},          {"validation", "validation"}, {"val", "validation"},
+    {"dev", "validation"},        {"sample_submission", "sample_submission"},
+};
+
+/* Registration order: what type inference should see first comes first. */
+static int table_rank(const char *table)
+{
+    static const char *const order[] = {"train", "validation", "test", "sample_submission"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(table, order[i]) == 0)
+            return i;
+    return 4;
+}
+
+bool source_format_of(const char *name, source_format *format, bool *gzip, size_t *stem_len)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t s = strlen(suffixes[i].suffix);
+        if (n > s && strcasecmp(name + n - s, suffixes[i].suffix) == 0) {
+            *format = suffixes[i].format;
+            *gzip = suffixes[i].gzip;
+            *stem_len = n - s;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *source_format_name(source_format f)
+{
+    switch (f) {
+    case SOURCE_CSV: return "csv";
+    case SOURCE_TSV: return "tsv";
+    case SOURCE_PARQUET: return "parquet";
+    case SOURCE_JSON: return "json";
+    case SOURCE_EXCEL: return "excel";
+    }
+    return "unknown";
+}
+
+static const char *standard_table(const char *stem)
+{
+    for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
+        if (strcasecmp(stem, standard[i].stem) == 0)
+            return standard[i].table;
+    return NULL;
+}
+
+void discovery_free(discovery *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->nfiles; i++) {
+        free(d->files[i].path);
+        free(d->files[i].table);
+    }
+    for (size_t i = 0; i < d->nskipped; i++)
+        free(d->skipped[i]);
+    free(d->files);
+    free(d->skipped);
+    free(d->root);
+    memset(d, 0, sizeof *d);
+}
+
+/* The absolute form of a path that may not exist (for the error message). */
+static char *absolute(const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return strdup(path);
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, "%s/%s", cwd, path);
+    return strbuf_detach(&sb);
+}
+
+static int add_file(discovery *d, const char *path, const char *table, source_format f, bool gz)
+{
+    source_file *files = realloc(d->files, (d->nfiles + 1) * sizeof *files);
+    if (!files)
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    d->files = files;
+    source_file *sf = &d->files[d->nfiles];
+    *sf = (source_file){.path = strdup(path), .table = strdup(table), .format = f, .gzip = gz};
+    if (!sf->path || !sf->table) {
+        free(sf->path);
+        free(sf->table);
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    }
+    d->nfiles++;
+    return 0;
+}
+
+static int add_skipped(discovery *d, const char *name)
+{
+    char **s = realloc(d->skipped, (d->nskipped + 1) * sizeof *s);
+    if (!s)
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    d->skipped = s;
+    if (!(s[d->nskipped] = strdup(name)))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    d->nskipped++;
+    return 0;
+}
+
+static int compare_files(const void *a, const void *b)
+{
+    const source_file *x = a, *y = b;
+    int rx = table_rank(x->table), ry = table_rank(y->table);
+    return rx != ry ? rx - ry : strcmp(x->table, y->table);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One data file registered alone becomes table "data". */
+static int discover_file(discovery *d, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    source_format f;
+    bool gz;
+    size_t stem;
+    if (!source_format_of(base, &f, &gz, &stem))
+        return mdm_error_set(MDM_EINVALID,
+                             "%s is not a data file mdm reads (.csv, .tsv, .csv.gz, .tsv.gz, "
+                             ".parquet, .json, .jsonl)",
+                             path);
+    return add_file(d, path, "data", f, gz);
+}
+
+static int discover_directory(discovery *d, const char *dir)
+{
+    struct dirent **entries = NULL;
+    int n = scandir(dir, &entries, NULL, alphasort);
+    if (n < 0)
+        return mdm_error_set(MDM_EIO, "cannot read directory %s: %s", dir, strerror(errno));
+    int rc = 0;
+    bool any_standard = false;
+    /* First pass: does any file carry a standard stem? Then only those become tables. */
+    for (int i = 0; i < n && !any_standard; i++) {
+        source_format f;
+        bool gz;
+        size_t stem;
+        const char *name = entries[i]->d_name;
+        if (name[0] == '.' || !source_format_of(name, &f, &gz, &stem))
+            continue;
+        char s[NAME_MAX + 1];
+        snprintf(s, sizeof s, "%.*s", (int)stem, name);
+        any_standard = standard_table(s) != NULL;
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *name = entries[i]->d_name;
+        if (name[0] == '.')
+            continue;
+        char full[PATH_MAX];
+        if (snprintf(full, sizeof full, "%s/%s", dir, name) >= (int)sizeof full)
+            continue;
+        struct stat st;
+        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        source_format f;
+        bool gz;
+        size_t stem;
+        if (!source_format_of(name, &f, &gz, &stem)) {
+            rc = add_skipped(d, name);
+            continue;
+        }
+        char s[NAME_MAX + 1];
+        snprintf(s, sizeof s, "%.*s", (int)stem, name);
+        const char *table = standard_table(s);
+        if (!table && any_standard) {
+            rc = add_skipped(d, name);
+            continue;
+        }
+        char *resolved = realpath(full, NULL);
+        rc = add_file(d, resolved ? resolved : full, table ? table : s, f, gz);
+        free(resolved);
+    }
+    for (int i = 0; i < n; i++)
+        free(entries[i]);
+    free(entries);
+    return rc;
+}
+
+int discover(discovery *out, const char *path)
+{
+    memset(out, 0, sizeof *out);
+    if (!path || !*path)
+        path = ".";
+    char *resolved = realpath(path, NULL);
+    if (!resolved) {
+        char *abs = absolute(path);
+        int rc = mdm_error_set(MDM_ENOTFOUND, "Path does not exist: %s", abs ? abs : path);
+        free(abs);
+        return rc;
+    }
+    out->root = resolved;
+    struct stat st;
+    if (stat(resolved, &st) != 0)
+        return mdm_error_set(MDM_EIO, "cannot read %s: %s", resolved, strerror(errno));
+    int rc;
+    if (S_ISDIR(st.st_mode)) {
+        out->is_directory = true;
+        rc = discover_directory(out, resolved);
+    } else {
+        rc = discover_file(out, resolved);
+    }
+    if (rc)
+        goto fail;
+    if (out->nfiles == 0) {
+        rc = mdm_error_set(MDM_ENOTFOUND, "No data files found in %s", resolved);
+        goto fail;
+    }
+    qsort(out->files, out->nfiles, sizeof *out->files, compare_files);
+    qsort(out->skipped, out->nskipped, sizeof *out->skipped, compare_names);
+    for (size_t i = 1; i < out->nfiles; i++)
+        if (strcmp(out->files[i - 1].table, out->files[i].table) == 0) {
+            rc = mdm_error_set(MDM_EINVALID, "two files would both be table '%s': %s and %s",
+                               out->files[i].table, out->files[i - 1].path, out->files[i].path);
+            goto fail;
+        }
+    /* Kaggle: sample_submission.csv beside train, test, submission.csv or
+     * data_description.txt (SPEC §4 step 4). */
+    bool submission = false, companion = false;
+    for (size_t i = 0; i < out->nfiles; i++) {
+        const char *t = out->files[i].table;
+        if (strcmp(t, "sample_submission") == 0)
+            submission = true;
+        else if (strcmp(t, "train") == 0 || strcmp(t, "test") == 0)
+            companion = true;
+    }
+    for (size_t i = 0; i < out->nskipped; i++)
+        if (strcasecmp(out->skipped[i], "data_description.txt") == 0 ||
+            strcasecmp(out->skipped[i], "submission.csv") == 0)
+            companion = true;
+    out->kaggle = submission && companion;
+    return 0;
+fail:
+    discovery_free(out);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* Finding a dataset's files (SPEC §4 steps 3-5): a single file, a directory of files,
+ * or a Kaggle competition folder. */
+#ifndef MDM_DATASET_DISCOVER_H
+#define MDM_DATASET_DISCOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum source_format {
+    SOURCE_CSV,     /* .csv, .csv.gz */
+    SOURCE_TSV,     /* .tsv, .tsv.gz */
+    SOURCE_PARQUET, /* .parquet, .parquet.snappy, .pq */
+    SOURCE_JSON,    /* .json, .jsonl, .ndjson (records or one object per line) */
+    SOURCE_EXCEL,   /* .xlsx, .xls: found so that registration can say it is unsupported */
+} source_format;
+
+typedef struct source_file {
+    char *path;   /* absolute, symlinks resolved */
+    char *table;  /* train, test, validation, sample_submission, data, or the file's stem */
+    source_format format;
+    bool gzip;    /* by name; readers also check the magic bytes */
+} source_file;
+
+typedef struct discovery {
+    char *root;             /* the absolute path given */
+    bool is_directory;
+    bool kaggle;            /* sample_submission.csv beside train/test/... */
+    source_file *files;     /* sorted by table name */
+    size_t nfiles;
+    char **skipped;         /* files in the directory that are not data (for a note) */
+    size_t nskipped;
+} discovery;
+
+/* Fills *out. Errors (MDM_ENOTFOUND / MDM_EINVALID), with SPEC's messages:
+ * "Path does not exist: <abs>", "No data files found in <path>", and two files for one
+ * table ("two files would both be table 'train': a.csv and a.parquet"). */
+int discover(discovery *out, const char *path);
+void discovery_free(discovery *d);
+
+/* The format of a file by its name; false when it is not a data file. */
+bool source_format_of(const char *name, source_format *format, bool *gzip, size_t *stem_len);
+const char *source_format_name(source_format f);
+
+#endif
