@@ -215,6 +215,13 @@ void mdm_config_foreach(const mdm_config *cfg,
                         bool mask, void *ctx);
 /* True when `key` is known. */
 bool mdm_config_has(const char *key);
+/* Where a key's value came from: "default", "mdm.yaml line 3", "environment MDM_X" or
+ * "set". Written into buf, which is returned. */
+const char *mdm_config_source(const mdm_config *cfg, const char *key, char *buf, size_t size);
+/* Sets `key` to `value` in <home>/mdm.yaml (created if missing), validated first and
+ * keeping the rest of the file, comments included; the file is replaced atomically and
+ * only after it reads back right. `cfg` gives the home; it is not changed. */
+int mdm_config_save_key(const mdm_config *cfg, const char *key, const char *value);
 
 /* ------------------------------------------------------------------ logging */
 

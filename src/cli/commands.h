@@ -4,5 +4,6 @@
 
 int cli_version(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_config(int argc, char **argv);
 
 #endif

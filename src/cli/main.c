@@ -15,7 +15,8 @@ static void usage(FILE *f)
           "\n"
           "Commands:\n"
           "  version    Show the mdm version.\n"
-          "  info       Show configuration, storage backends and system information.\n",
+          "  info       Show configuration, storage backends and system information.\n"
+          "  config     Show and change the configuration.\n",
           f);
 }
 
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
         return cli_version(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0)
         return cli_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "config") == 0)
+        return cli_config(argc - 1, argv + 1);
     fprintf(stderr, "Error: No such command '%s'. Try 'mdm --help'.\n", cmd);
     return 2;
 }

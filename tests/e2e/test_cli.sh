@@ -99,6 +99,34 @@ if [ -n "${MDM_TEST_PG_CONNINFO:-}" ]; then
   check "wrong password is not echoed" bash -c "! grep -qF wrong-secret '$WORK/err'"
 fi
 
+# mdm config: show, get, set (validated, comments kept, atomic).
+rm -f "$MDM_HOME_DIR/mdm.yaml"
+run config get database.default_backend
+check "config get default" [ "$OUT" = "sqlite" ]
+run config get database.sqlite.journal_mod
+check "config get unknown exits 1" status_is 1
+check "config get unknown suggests" contains "$ERR" "database.sqlite.journal_mode"
+printf '# team settings\ndatabase:\n  default_backend: duckdb  # fast scans\n' >"$MDM_HOME_DIR/mdm.yaml"
+run config set database.sqlite.journal_mode delete
+check "config set exits 0" status_is 0
+run config get database.sqlite.journal_mode
+check "config set took effect (canonical form)" [ "$OUT" = "DELETE" ]
+check "config set keeps comments" grep -q "# team settings" "$MDM_HOME_DIR/mdm.yaml"
+check "config set keeps trailing comments" grep -q "default_backend: duckdb  # fast scans" "$MDM_HOME_DIR/mdm.yaml"
+cp "$MDM_HOME_DIR/mdm.yaml" "$WORK/before.yaml"
+run config set database.sqlite.journal_mode SIDEWAYS
+check "config set bad value exits 1" status_is 1
+check "config set bad value names it" contains "$ERR" "SIDEWAYS"
+check "config set bad value leaves the file alone" cmp -s "$MDM_HOME_DIR/mdm.yaml" "$WORK/before.yaml"
+run config set feature_engineering.generic.binning.n_bins 3,7
+run config get feature_engineering.generic.binning.n_bins
+check "config set list" [ "$OUT" = "3,7" ]
+run config show --format json
+check "config show json has sources" python3 -c 'import json,sys; d={r["key"]:r for r in json.load(open(sys.argv[1]))}; assert d["database.default_backend"]["source"].startswith("mdm.yaml line"); assert d["database.postgresql.password"]["value"]=="null"' "$WORK/out"
+MDM_DATABASE_POSTGRESQL_PASSWORD=hunter2 run config show
+check "config show masks secrets" bash -c "! grep -q hunter2 '$WORK/out'"
+rm -f "$MDM_HOME_DIR/mdm.yaml"
+
 if [ "$(id -u)" -ne 0 ]; then
   printf 'logging:\n  level: INFO\n' >"$MDM_HOME_DIR/mdm.yaml"
   chmod 000 "$MDM_HOME_DIR/mdm.yaml"
