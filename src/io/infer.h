@@ -1,0 +1,112 @@
+/* Type inference without loss over every record of a text file.
+ *
+ * The caller makes a full pass, handing each record to io_inferrer_observe, then asks
+ * for the plan. For each column the plan holds the narrowest mdm type that holds every
+ * value of the column exactly (parse_value.h defines "exactly"):
+ *
+ *   bool      every value is true/false (True/False, TRUE/FALSE). 0/1 stay int64.
+ *   int64     every value is a canonical integer within int64 ("007", "+5", "-0",
+ *             "1,000" and 20-digit integers are not).
+ *   float64   every value is a number whose double prints back to the value written
+ *             (a column of 1.0, 2.0 stays float64; an integer joins a float column only
+ *             when the double holds it exactly).
+ *   date      every value is a date of one layout (io_date_format). When two layouts
+ *             read every value (01/02/2020 under DD/MM/YYYY and MM/DD/YYYY) the column
+ *             is ambiguous and stays text; a column mixing layouts is text.
+ *   timestamp as date, with a time part on at least one value (dates alone are then
+ *             midnight).
+ *   text      anything else, and a column without any value.
+ * Widening: int64 -> float64 -> text; bool, date and timestamp -> text on any value
+ * that does not fit (date + timestamp -> timestamp). Since the whole file is seen
+ * before anything is written, no value is ever converted to a type that loses it.
+ * With feature_engineering.type_detection.detect_datetime false, dates stay text.
+ *
+ * Missing values: an empty unquoted field (and a field absent from a short record) is
+ * NULL in every column. The markers of io_missing_marker ("NA", "N/A", "NULL", "null",
+ * "None", "NaN", "nan", ..., and a quoted empty string "") are NULL in a column whose
+ * other values give it a non-text type (pandas reads them as missing; a number column
+ * with "NA" in it stays a number column), and are kept as written in a text column,
+ * so a text value is never turned into NULL. A column of markers only is text.
+ *
+ * Semantic type (SPEC §4.7): bool -> categorical, numbers -> numeric, dates and
+ * timestamps -> datetime, text -> categorical when it has at most
+ * feature_engineering.type_detection.categorical_threshold distinct values, else text.
+ * Per column the plan also reports the NULL count, distinct values (counted exactly up
+ * to the threshold, from 64-bit hashes of the text as written), whether every value is
+ * unique (exact for int64 columns whose values strictly increase; otherwise checked
+ * over the first values, up to a memory budget shared by the columns), and the average
+ * length in characters of the values as written (text_min_avg_length marks long text).
+ *
+ * Speed: one pass costs a few tens of nanoseconds per field; the distinct and unique
+ * sets stop growing once the threshold is passed or a duplicate is found. */
+#ifndef MDM_IO_INFER_H
+#define MDM_IO_INFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/parse_value.h"
+#include "io/record.h"
+#include "mdm/mdm.h"
+
+typedef struct io_infer_options {
+    size_t categorical_threshold; /* feature_engineering.type_detection.* */
+    size_t text_min_avg_length;
+    bool detect_datetime;
+    size_t unique_budget;         /* values tracked for uniqueness, all columns together */
+} io_infer_options;
+
+void io_infer_options_default(io_infer_options *out);
+void io_infer_options_from_config(io_infer_options *out, const mdm_config *cfg);
+
+typedef enum io_semantic {
+    IO_SEMANTIC_NUMERIC = 1,
+    IO_SEMANTIC_CATEGORICAL,
+    IO_SEMANTIC_DATETIME,
+    IO_SEMANTIC_TEXT,
+} io_semantic;
+
+/* "numeric", "categorical", "datetime", "text". */
+const char *io_semantic_name(io_semantic semantic);
+
+typedef struct io_column_plan {
+    char *name;
+    mdm_type type;
+    io_date_format date_format; /* date and timestamp columns: the layout of every value */
+    io_semantic semantic;
+    bool markers_are_null;      /* missing-value markers convert to NULL (typed columns) */
+    uint64_t null_count;        /* NULLs the conversion writes */
+    uint64_t value_count;       /* values that are not NULL */
+    uint64_t distinct;          /* exact when !distinct_over */
+    bool distinct_over;         /* more than categorical_threshold distinct values */
+    bool unique;                /* no value twice among the first unique_checked */
+    uint64_t unique_checked;    /* == value_count when `unique` covers every value */
+    double avg_length;          /* characters per non-NULL value, as written */
+    bool long_text;             /* text column with avg_length >= text_min_avg_length */
+} io_column_plan;
+
+typedef struct io_plan {
+    io_column_plan *columns;
+    size_t ncols;
+    uint64_t rows;
+} io_plan;
+
+typedef struct io_inferrer io_inferrer;
+
+/* `source` names the file in error messages (copied; may be NULL). */
+int io_inferrer_new(io_inferrer **out, size_t ncols, const io_infer_options *opts,
+                    const char *source);
+void io_inferrer_free(io_inferrer *inf);
+/* Observes one data record. More fields than columns is an MDM_EINVALID error naming
+ * the line; fewer fields leave the rest NULL. */
+int io_inferrer_observe(io_inferrer *inf, const io_record *rec);
+/* The plan for the records observed so far; names[i] (copied) names column i. */
+int io_inferrer_finish(io_plan **out, const io_inferrer *inf, const char *const *names);
+
+void io_plan_free(io_plan *plan);
+/* The plan's columns as fields for mdm_batch_new / mdm_conn_table_create. The names
+ * are borrowed from the plan; the caller frees the array with free(). */
+int io_plan_fields(mdm_field **out, const io_plan *plan);
+
+#endif

@@ -1,0 +1,564 @@
+/* Exact parsing of text fields (see parse_value.h for the accepted forms).
+ *
+ * Numbers are scanned once into their significant digits D (no leading or trailing
+ * zeros) and a scale, value = D x 10^scale. Most decimals are settled without strtod:
+ * a decimal of at most 15 significant digits in the normal range always survives the
+ * trip through a double (DBL_DIG), and one of at most 15 digits with |scale| <= 22 is
+ * computed exactly by one multiplication or division of two exact doubles (Clinger's
+ * fast path). Longer ones go through strtod and a check with printf. */
+#include "io/parse_value.h"
+
+#include "mdm/mdm.h"
+
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ numbers */
+
+typedef struct num_scan {
+    bool neg;
+    bool int_syntax;      /* no '.' and no exponent */
+    const char *int_part; /* the digits before '.', exponent or end */
+    size_t int_len;
+    uint64_t mant;        /* D when ndigits <= 19 */
+    int ndigits;          /* significant digits (0 for a zero value) */
+    int64_t scale;        /* value = D x 10^scale */
+    const char *first;    /* where D starts in the text (may straddle the '.') */
+} num_scan;
+
+static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Scans the number syntax; false when the text is not a number of the accepted form. */
+static bool scan_number(num_scan *n, const char *s, size_t len)
+{
+    size_t i = 0;
+    memset(n, 0, sizeof *n);
+    if (len && s[0] == '-') {
+        n->neg = true;
+        i = 1;
+    }
+    n->int_part = s + i;
+    while (i < len && is_digit(s[i]))
+        i++;
+    n->int_len = (size_t)(s + i - n->int_part);
+    if (n->int_len > 1 && n->int_part[0] == '0')
+        return false; /* leading zeros: a code such as "007", kept as text */
+    size_t frac_len = 0;
+    const char *frac = NULL;
+    n->int_syntax = true;
+    if (i < len && s[i] == '.') {
+        n->int_syntax = false;
+        frac = s + ++i;
+        while (i < len && is_digit(s[i]))
+            i++;
+        frac_len = (size_t)(s + i - frac);
+    }
+    if (n->int_len + frac_len == 0)
+        return false;
+    int64_t exp = 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        n->int_syntax = false;
+        i++;
+        bool exp_neg = false;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            exp_neg = s[i++] == '-';
+        size_t start = i;
+        while (i < len && is_digit(s[i])) {
+            if (exp < 100000000)
+                exp = exp * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == start)
+            return false;
+        if (exp_neg)
+            exp = -exp;
+    }
+    if (i != len)
+        return false;
+
+    /* Significant digits over int_part then frac, skipping leading zeros and holding
+     * zeros back until a non-zero digit shows they are not trailing. */
+    int pending_zeros = 0;
+    for (size_t k = 0; k < n->int_len + frac_len; k++) {
+        char c = k < n->int_len ? n->int_part[k] : frac[k - n->int_len];
+        if (c == '0') {
+            if (n->ndigits)
+                pending_zeros++;
+            continue;
+        }
+        if (!n->ndigits)
+            n->first = k < n->int_len ? n->int_part + k : frac + (k - n->int_len);
+        for (int z = 0; z < pending_zeros; z++, n->ndigits++)
+            if (n->ndigits < 19)
+                n->mant *= 10;
+        pending_zeros = 0;
+        if (n->ndigits < 19)
+            n->mant = n->mant * 10 + (uint64_t)(c - '0');
+        n->ndigits++;
+        /* the scale counts the digits after the last significant one */
+        n->scale = (int64_t)(n->int_len + frac_len - k - 1);
+    }
+    /* scale so far = digits after the last significant digit (in int or frac); the
+     * value is D x 10^(those - frac_len + exp) */
+    n->scale = n->scale - (int64_t)frac_len + exp;
+    return true;
+}
+
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
+
+static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+/* strtod on len bytes, in the C locale whatever the process's locale is. */
+static double strtod_n(const char *s, size_t len)
+{
+    char small[128];
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf)
+        return NAN; /* refused by every caller: the value stays text */
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    pthread_once(&c_locale_once, c_locale_init);
+    double d = c_locale ? strtod_l(buf, NULL, c_locale) : strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
+    return d;
+}
+
+/* Writes the significant digits of the scan into out (ndigits <= cap). */
+static void sig_digits(const num_scan *n, char *out)
+{
+    int k = 0;
+    for (const char *p = n->first; k < n->ndigits; p++)
+        if (is_digit(*p))
+            out[k++] = *p;
+}
+
+/* The digits D and scale of |d| printed with `prec` significant digits. */
+static void print_digits(double d, int prec, char *digits, int *ndigits, int64_t *scale)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*e", prec - 1, fabs(d));
+    int k = 0;
+    const char *p = buf;
+    for (; *p && *p != 'e'; p++)
+        if (is_digit(*p))
+            digits[k++] = *p;
+    long exp = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
+    *ndigits = k;
+    /* buf is d.ddd x 10^exp = DIGITS x 10^(exp - (k - 1)) */
+    *scale = exp - (k - 1);
+}
+
+/* strtod of "D e scale" for a digit string. */
+static double digits_value(const char *digits, int ndigits, int64_t scale)
+{
+    char buf[64];
+    int len = snprintf(buf, sizeof buf, "%.*se%lld", ndigits, digits, (long long)scale);
+    return strtod_n(buf, (size_t)len);
+}
+
+/* True when the shortest decimal that reads back as strtod(text) has the value written:
+ * the scan's digits are the printf-rounded digits of the double at their own length,
+ * and neither neighbour one digit shorter reads back as the same double (if any shorter
+ * decimal did, one of those two would, the set of decimals reading back as d being an
+ * interval around the text's value). */
+static bool float_round_trips(const num_scan *n, const char *s, size_t len, double *out)
+{
+    if (n->ndigits > 17)
+        return false; /* the shortest form of a double never has more than 17 digits */
+    double d = strtod_n(s, len);
+    if (!isfinite(d) || d == 0)
+        return false; /* overflow, or underflow of non-zero digits */
+    char want[20], got[32];
+    sig_digits(n, want);
+    int gotn;
+    int64_t got_scale;
+    print_digits(d, n->ndigits, got, &gotn, &got_scale);
+    if (gotn != n->ndigits || got_scale != n->scale || memcmp(want, got, (size_t)gotn) != 0)
+        return false;
+    if (n->ndigits > 1) {
+        int m = n->ndigits - 1;
+        char down[20], up[21];
+        memcpy(down, want, (size_t)m);
+        if (digits_value(down, m, n->scale + 1) == fabs(d))
+            return false;
+        memcpy(up, down, (size_t)m);
+        int k = m - 1;
+        while (k >= 0 && up[k] == '9')
+            up[k--] = '0';
+        int upn = m;
+        if (k >= 0) {
+            up[k]++;
+        } else {
+            memmove(up + 1, up, (size_t)m);
+            up[0] = '1';
+            upn = m + 1;
+        }
+        if (digits_value(up, upn, n->scale + 1) == fabs(d))
+            return false;
+    }
+    *out = d;
+    return true;
+}
+
+/* An integer too long for int64: a float64 only when the double is that integer. */
+static bool big_int_exact(const num_scan *n, const char *s, size_t len, double *out)
+{
+    if (n->int_len > 330)
+        return false; /* past DBL_MAX */
+    double d = strtod_n(s, len);
+    if (!isfinite(d))
+        return false;
+    char buf[400];
+    int plen = snprintf(buf, sizeof buf, "%.0f", fabs(d));
+    if (plen < 0 || (size_t)plen != n->int_len || memcmp(buf, n->int_part, n->int_len) != 0)
+        return false;
+    *out = d;
+    return true;
+}
+
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static int infinity_sign(const char *s, size_t len)
+{
+    int sign = 1;
+    if (len && s[0] == '-') {
+        sign = -1;
+        s++;
+        len--;
+    }
+    static const char *const spellings[] = {"inf", "Inf", "INF", "Infinity"};
+    for (size_t k = 0; k < sizeof spellings / sizeof *spellings; k++)
+        if (strlen(spellings[k]) == len && memcmp(spellings[k], s, len) == 0)
+            return sign;
+    return 0;
+}
+
+/* The int64 value of an integer scan; false on overflow or "-0". */
+static bool scan_int64(const num_scan *n, int64_t *out)
+{
+    if (!n->int_syntax || n->int_len > 19)
+        return false;
+    uint64_t v = 0;
+    for (size_t k = 0; k < n->int_len; k++)
+        v = v * 10 + (uint64_t)(n->int_part[k] - '0');
+    /* 19 digits cannot wrap uint64 (< 10^19 < 2^64) */
+    if (n->neg) {
+        if (v == 0 || v > (uint64_t)INT64_MAX + 1)
+            return false;
+        *out = (int64_t)(0 - v);
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+/* Decides float64-ness of a scanned number and computes its value. */
+static bool scan_float64(const num_scan *n, const char *s, size_t len, double *out)
+{
+    if (n->ndigits == 0) {
+        *out = n->neg ? -0.0 : 0.0;
+        return true;
+    }
+    if (n->int_syntax) {
+        int64_t v;
+        if (scan_int64(n, &v)) {
+            uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+            double d = (double)mag;
+            if (mag > (1ULL << 53) && (d >= 18446744073709551616.0 || (uint64_t)d != mag))
+                return false; /* the double would round the integer */
+            *out = v < 0 ? -d : d;
+            return true;
+        }
+        return big_int_exact(n, s, len, out);
+    }
+    int64_t top = n->scale + n->ndigits; /* value in [10^(top-1), 10^top) */
+    if (n->ndigits <= 15 && n->scale >= -22 && n->scale <= 22) {
+        double m = (double)n->mant;
+        double d = n->scale >= 0 ? m * pow10_exact[n->scale] : m / pow10_exact[-n->scale];
+        *out = n->neg ? -d : d;
+        return true;
+    }
+    if (n->ndigits <= 15 && top >= -300 && top <= 300) {
+        *out = strtod_n(s, len); /* DBL_DIG: always round-trips in the normal range */
+        return true;
+    }
+    return float_round_trips(n, s, len, out);
+}
+
+unsigned io_number_kinds(const char *s, size_t len, int64_t *as_int)
+{
+    if (len == 0)
+        return 0;
+    char c = s[0];
+    if (!is_digit(c) && c != '-' && c != '.' && c != 'i' && c != 'I')
+        return 0;
+    if (infinity_sign(s, len))
+        return IO_NUM_FLOAT64;
+    num_scan n;
+    if (!scan_number(&n, s, len))
+        return 0;
+    unsigned kinds = 0;
+    int64_t v;
+    double d;
+    if (scan_int64(&n, &v)) {
+        kinds |= IO_NUM_INT64;
+        if (as_int)
+            *as_int = v;
+    }
+    if (scan_float64(&n, s, len, &d))
+        kinds |= IO_NUM_FLOAT64;
+    return kinds;
+}
+
+bool io_parse_int64(int64_t *out, const char *s, size_t len)
+{
+    /* The common case without the general scan: canonical digits, no overflow. */
+    size_t i = 0;
+    bool neg = false;
+    if (len && s[0] == '-') {
+        neg = true;
+        i = 1;
+    }
+    size_t ndig = len - i;
+    if (ndig == 0 || ndig > 19 || (ndig > 1 && s[i] == '0'))
+        return false;
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        unsigned digit = (unsigned)(unsigned char)s[i] - '0';
+        if (digit > 9)
+            return false;
+        v = v * 10 + digit;
+    }
+    /* 19 digits cannot wrap uint64 (< 10^19 < 2^64) */
+    if (neg) {
+        if (v == 0 || v > (uint64_t)INT64_MAX + 1)
+            return false;
+        *out = (int64_t)(0 - v);
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+bool io_parse_float64(double *out, const char *s, size_t len)
+{
+    int inf = infinity_sign(s, len);
+    if (inf) {
+        *out = inf * INFINITY;
+        return true;
+    }
+    num_scan n;
+    return scan_number(&n, s, len) && scan_float64(&n, s, len, out);
+}
+
+bool io_parse_bool(bool *out, const char *s, size_t len)
+{
+    if (len == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "True", 4) == 0 ||
+                     memcmp(s, "TRUE", 4) == 0)) {
+        *out = true;
+        return true;
+    }
+    if (len == 5 && (memcmp(s, "false", 5) == 0 || memcmp(s, "False", 5) == 0 ||
+                     memcmp(s, "FALSE", 5) == 0)) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ dates */
+
+static const char *const date_format_names[IO_DATE_NFORMATS] = {
+    "YYYY-MM-DD", "YYYY/MM/DD", "DD.MM.YYYY", "DD/MM/YYYY",
+    "MM/DD/YYYY", "DD-MM-YYYY", "MM-DD-YYYY",
+};
+
+const char *io_date_format_name(io_date_format format)
+{
+    return (unsigned)format < IO_DATE_NFORMATS ? date_format_names[format] : "?";
+}
+
+/* Reads min..max digits at s[*i]. */
+static bool read_digits(const char *s, size_t len, size_t *i, int min, int max, int *out)
+{
+    int v = 0, k = 0;
+    while (*i < len && k < max && is_digit(s[*i])) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    *out = v;
+    return k >= min;
+}
+
+static bool leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static bool valid_date(int y, int m, int d)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || m < 1 || m > 12 || d < 1)
+        return false;
+    return d <= mdays[m - 1] + (m == 2 && leap_year(y));
+}
+
+/* The time after a date at s[i]: nothing, or [ T]HH:MM[:SS[.fraction]][Z]. */
+static bool parse_time(const char *s, size_t len, size_t i, int64_t *tod, bool *has_time)
+{
+    *tod = 0;
+    *has_time = i < len;
+    if (i == len)
+        return true;
+    if (s[i] != ' ' && s[i] != 'T')
+        return false;
+    i++;
+    int hh, mi, ss = 0;
+    if (!read_digits(s, len, &i, 2, 2, &hh) || i >= len || s[i++] != ':' ||
+        !read_digits(s, len, &i, 2, 2, &mi) || hh > 23 || mi > 59)
+        return false;
+    int64_t frac = 0;
+    if (i < len && s[i] == ':') {
+        i++;
+        if (!read_digits(s, len, &i, 2, 2, &ss) || ss > 59)
+            return false;
+        if (i < len && s[i] == '.') {
+            i++;
+            size_t start = i;
+            int64_t scale = 100000;
+            for (; i < len && is_digit(s[i]); i++) {
+                if (scale > 0) {
+                    frac += (s[i] - '0') * scale;
+                    scale /= 10;
+                } else if (s[i] != '0') {
+                    return false; /* below a microsecond: would be lost */
+                }
+            }
+            if (i == start)
+                return false;
+        }
+    }
+    if (i < len && s[i] == 'Z')
+        i++;
+    if (i != len)
+        return false;
+    *tod = ((int64_t)hh * 3600 + mi * 60 + ss) * 1000000 + frac;
+    return true;
+}
+
+/* Parses a date (and time) in one format. */
+static bool parse_in_format(const char *s, size_t len, io_date_format f, int32_t *days,
+                            int64_t *tod, bool *has_time)
+{
+    size_t i = 0;
+    int y, m, d, a, b;
+    switch (f) {
+    case IO_DATE_ISO:
+        if (len < 10 || !read_digits(s, len, &i, 4, 4, &y) || s[i++] != '-' ||
+            !read_digits(s, len, &i, 2, 2, &m) || s[i++] != '-' ||
+            !read_digits(s, len, &i, 2, 2, &d))
+            return false;
+        break;
+    case IO_DATE_YMD_SLASH:
+        if (!read_digits(s, len, &i, 4, 4, &y) || i >= len || s[i++] != '/' ||
+            !read_digits(s, len, &i, 1, 2, &m) || i >= len || s[i++] != '/' ||
+            !read_digits(s, len, &i, 1, 2, &d))
+            return false;
+        break;
+    default: {
+        char sep = f == IO_DATE_DMY_DOT ? '.' : (f == IO_DATE_DMY_SLASH || f == IO_DATE_MDY_SLASH) ? '/' : '-';
+        if (!read_digits(s, len, &i, 1, 2, &a) || i >= len || s[i++] != sep ||
+            !read_digits(s, len, &i, 1, 2, &b) || i >= len || s[i++] != sep ||
+            !read_digits(s, len, &i, 4, 4, &y))
+            return false;
+        bool month_first = f == IO_DATE_MDY_SLASH || f == IO_DATE_MDY_DASH;
+        m = month_first ? a : b;
+        d = month_first ? b : a;
+        break;
+    }
+    }
+    if (i < len && is_digit(s[i]))
+        return false;
+    if (!valid_date(y, m, d) || !parse_time(s, len, i, tod, has_time))
+        return false;
+    *days = mdm_date_from_ymd(y, m, d);
+    return true;
+}
+
+/* The formats whose shape fits the text (at most two: D/M and M/D orders). */
+static unsigned shape_formats(const char *s, size_t len)
+{
+    if (len < 8 || !is_digit(s[0]))
+        return 0;
+    if (len >= 10 && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]))
+        return s[4] == '-' ? 1u << IO_DATE_ISO : s[4] == '/' ? 1u << IO_DATE_YMD_SLASH : 0;
+    char sep = is_digit(s[1]) ? s[2] : s[1];
+    switch (sep) {
+    case '.': return 1u << IO_DATE_DMY_DOT;
+    case '/': return (1u << IO_DATE_DMY_SLASH) | (1u << IO_DATE_MDY_SLASH);
+    case '-': return (1u << IO_DATE_DMY_DASH) | (1u << IO_DATE_MDY_DASH);
+    default: return 0;
+    }
+}
+
+unsigned io_datetime_match(const char *s, size_t len, unsigned allowed, bool *has_time)
+{
+    unsigned shapes = shape_formats(s, len) & allowed, matched = 0;
+    *has_time = false;
+    for (unsigned f = 0; shapes; f++, shapes >>= 1) {
+        int32_t days;
+        int64_t tod;
+        bool t;
+        if ((shapes & 1) && parse_in_format(s, len, (io_date_format)f, &days, &tod, &t)) {
+            matched |= 1u << f;
+            *has_time = t;
+        }
+    }
+    return matched;
+}
+
+bool io_parse_date(int32_t *out, const char *s, size_t len, io_date_format format)
+{
+    int64_t tod;
+    bool has_time;
+    return parse_in_format(s, len, format, out, &tod, &has_time) && !has_time;
+}
+
+bool io_parse_timestamp(int64_t *out, const char *s, size_t len, io_date_format format)
+{
+    int32_t days;
+    int64_t tod;
+    bool has_time;
+    if (!parse_in_format(s, len, format, &days, &tod, &has_time))
+        return false;
+    *out = (int64_t)days * 86400000000LL + tod;
+    return true;
+}
+
+/* ------------------------------------------------------------------ missing values */
+
+int io_missing_marker(const char *s, size_t len)
+{
+    static const char *const markers[IO_MISSING_MARKERS] = {
+        "", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "-NaN", "-nan", "#N/A",
+        "<NA>",
+    };
+    if (len > 4)
+        return -1;
+    for (int k = 0; k < IO_MISSING_MARKERS; k++)
+        if (strlen(markers[k]) == len && memcmp(markers[k], s, len) == 0)
+            return k;
+    return -1;
+}
