@@ -575,6 +575,24 @@ transcode:
     return 0;
 }
 
+/* Bytes to sniff: `sample`, stretched (within what was read) to hold a few whole lines
+ * when the first lines are longer than that, as in files of thousands of columns. */
+static size_t sample_length(const csv_reader *r, size_t sample)
+{
+    enum { LINES_WANTED = 5 };
+    size_t available = r->limit - r->pos;
+    if (available <= sample)
+        return available;
+    int lines = 0;
+    for (size_t i = r->pos; i < r->limit; i++) {
+        if ((r->buf[i] == '\n' || r->buf[i] == '\r') && ++lines == LINES_WANTED) {
+            size_t n = i + 1 - r->pos;
+            return n > sample ? n : sample;
+        }
+    }
+    return available;
+}
+
 int csv_open(csv_reader **out, const char *path, const csv_options *opt)
 {
     static const csv_options defaults = CSV_OPTIONS_DEFAULT;
@@ -634,9 +652,7 @@ int csv_open(csv_reader **out, const char *path, const csv_options *opt)
     }
 
     /* Sniff the dialect on the first decoded bytes. */
-    size_t n = r->limit - r->pos;
-    if (n > sample)
-        n = sample;
+    size_t n = sample_length(r, sample);
     bool whole = r->eof && r->pos + n == r->end;
     char delimiter = opt->delimiter;
     if (delimiter == 0 && name_says_tab(path))
