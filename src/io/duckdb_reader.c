@@ -1,0 +1,669 @@
+/* Parquet and JSON through DuckDB's readers, streamed into typed batches.
+ *
+ * Which DuckDB function:
+ *   Parquet  read_parquet(?), streamed row group by row group.
+ *   JSON     read_json_auto(?, format=..., sample_size=-1). The first non-blank byte
+ *            (after a UTF-8 BOM, through gzip when compressed) decides the format: '['
+ *            is a records array (format='array'), '{' newline-delimited records
+ *            (format='newline_delimited'); anything else is refused here with the byte
+ *            it found. sample_size=-1 lets DuckDB see every record before deciding the
+ *            column types, so a late record can never fail to convert.
+ * The path is always a bound parameter, never spliced into SQL.
+ *
+ * Types, without loss (a projection over the source does the conversion in DuckDB, so
+ * the streamed result only has BOOLEAN, BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP):
+ *   TINYINT..BIGINT, UTINYINT..UINTEGER          int64
+ *   UBIGINT, HUGEINT, UHUGEINT                   int64 when every value fits, else text
+ *   FLOAT, DOUBLE                                float64 (FLOAT widens exactly)
+ *   DECIMAL(w,s)                                 float64 when w <= 15 (any such decimal
+ *                                                reads back from its nearest double), or
+ *                                                when every value's shortest double text
+ *                                                is the decimal itself; else text
+ *   BOOLEAN, VARCHAR, DATE                       bool, text, date
+ *   TIMESTAMP, _S, _MS, WITH TIME ZONE (UTC)     timestamp
+ *   TIMESTAMP_NS                                 timestamp when no value has sub-micro-
+ *                                                second digits, else text (9 digits)
+ *   LIST, STRUCT, MAP, ARRAY, UNION              text: the value as JSON (to_json)
+ *   BLOB                                         text: hex digits (hex(), upper case)
+ *   JSON (a JSON column of mixed values)         text: strings as themselves, JSON null
+ *                                                as NULL, other values as JSON text
+ *   ENUM, UUID, TIME, INTERVAL, BIT, ... NULL    text (DuckDB's text form)
+ * "Every value" checks run as one aggregate query over the file before streaming, only
+ * when such columns exist. Infinite dates/timestamps have no mdm value: an error names
+ * the column and row.
+ */
+#include "io/duckdb_reader.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "core/strbuf.h"
+#include "io/duckdb_engine.h"
+
+#define DEFAULT_BATCH_ROWS 10000
+
+typedef struct duckdb_reader {
+    io_reader base;
+    char *path;
+    io_format format;
+    char *source;            /* "read_parquet(?)" or "read_json_auto(?, ...)" */
+    io_duckdb engine;
+    bool engine_open;
+    duckdb_prepared_statement stmt;
+    duckdb_pending_result pending;
+    duckdb_result result;
+    bool result_open;
+    mdm_field *fields;
+    size_t nfields;
+    mdm_batch *batch;
+    size_t batch_rows;
+    duckdb_data_chunk chunk;
+    size_t chunk_pos, chunk_rows;
+    uint64_t rows_delivered;
+    bool done;
+} duckdb_reader;
+
+/* One source column and how it is projected. */
+typedef struct source_column {
+    char *name;
+    duckdb_type type;
+    uint8_t width, scale;    /* DECIMAL */
+    bool is_json;            /* DuckDB's JSON type (VARCHAR with the alias JSON) */
+    int check;               /* index of its "every value" check, or -1 */
+    bool check_passed;
+    mdm_type mdm;
+} source_column;
+
+static void reader_close(io_reader *r);
+
+static int file_error(const char *path, const char *what, const char *message)
+{
+    char clean[768];
+    io_duckdb_clean_message(clean, sizeof clean, message);
+    return mdm_error_set(MDM_EINVALID, "%s: %s (%s)", path, what, clean);
+}
+
+static int duckdb_error(duckdb_reader *r, const char *message)
+{
+    char clean[768];
+    io_duckdb_clean_message(clean, sizeof clean, message);
+    return mdm_error_set(MDM_EBACKEND, "%s: %s", r->path, clean);
+}
+
+/* The first non-blank byte of a (possibly gzipped) file, after a UTF-8 BOM; -1 when the
+ * file holds only blanks. */
+static int first_byte(int *out, const char *path)
+{
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return mdm_error_set(MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char buf[4096];
+    int n;
+    bool start = true;
+    *out = -1;
+    while ((n = gzread(gz, buf, sizeof buf)) > 0) {
+        int i = 0;
+        if (start && n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
+            i = 3;
+        start = false;
+        for (; i < n; i++) {
+            if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n') {
+                *out = buf[i];
+                gzclose(gz);
+                return 0;
+            }
+        }
+    }
+    int err = 0;
+    const char *msg = n < 0 ? gzerror(gz, &err) : NULL;
+    int rc = n < 0 ? mdm_error_set(MDM_EINVALID, "%s: cannot read: %s", path, msg) : 0;
+    gzclose(gz);
+    return rc;
+}
+
+static int build_source(duckdb_reader *r)
+{
+    strbuf sb = STRBUF_INIT;
+    if (r->format == IO_FORMAT_PARQUET) {
+        strbuf_append(&sb, "read_parquet(?)");
+    } else {
+        int c;
+        int rc = first_byte(&c, r->path);
+        if (rc)
+            return rc;
+        if (c < 0)
+            return mdm_error_set(MDM_EINVALID, "%s: empty file: no JSON records", r->path);
+        if (c != '[' && c != '{')
+            return mdm_error_set(MDM_EINVALID,
+                                 "%s: not JSON records: starts with '%c' where a records array "
+                                 "('[') or newline-delimited records ('{') was expected",
+                                 r->path, c >= 0x20 && c < 0x7f ? c : '?');
+        strbuf_appendf(&sb, "read_json_auto(?, format='%s', sample_size=-1)",
+                       c == '[' ? "array" : "newline_delimited");
+    }
+    if (!strbuf_cstr(&sb))
+        return MDM_ENOMEM;
+    r->source = strbuf_detach(&sb);
+    return 0;
+}
+
+/* Prepares `sql` (which reads r->source) with the path bound. */
+static int prepare(duckdb_reader *r, duckdb_prepared_statement *stmt, const char *sql,
+                   const char *failure)
+{
+    if (duckdb_prepare(r->engine.conn, sql, stmt) != DuckDBSuccess) {
+        int rc = failure ? file_error(r->path, failure, duckdb_prepare_error(*stmt))
+                         : duckdb_error(r, duckdb_prepare_error(*stmt));
+        duckdb_destroy_prepare(stmt);
+        return rc;
+    }
+    if (duckdb_bind_varchar(*stmt, 1, r->path) != DuckDBSuccess) {
+        duckdb_destroy_prepare(stmt);
+        return mdm_error_set(MDM_EBACKEND, "%s: cannot bind the file name", r->path);
+    }
+    return 0;
+}
+
+/* Runs `sql` to completion (materialized); `failure` words the error of a file DuckDB
+ * cannot read at all. */
+static int run_query(duckdb_reader *r, duckdb_result *result, const char *sql, const char *failure)
+{
+    duckdb_prepared_statement stmt;
+    int rc = prepare(r, &stmt, sql, failure);
+    if (rc)
+        return rc;
+    if (duckdb_execute_prepared(stmt, result) != DuckDBSuccess) {
+        rc = failure ? file_error(r->path, failure, duckdb_result_error(result))
+                     : duckdb_error(r, duckdb_result_error(result));
+        duckdb_destroy_result(result);
+    }
+    duckdb_destroy_prepare(&stmt);
+    return rc;
+}
+
+static const char *unreadable(io_format format)
+{
+    return format == IO_FORMAT_PARQUET ? "not a Parquet file" : "not valid JSON records";
+}
+
+static int read_source_schema(duckdb_reader *r, source_column **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    strbuf sql = STRBUF_INIT;
+    strbuf_appendf(&sql, "SELECT * FROM %s LIMIT 0", r->source);
+    if (!strbuf_cstr(&sql))
+        return MDM_ENOMEM;
+    duckdb_result result;
+    int rc = run_query(r, &result, sql.data, unreadable(r->format));
+    strbuf_free(&sql);
+    if (rc)
+        return rc;
+    size_t n = (size_t)duckdb_column_count(&result);
+    source_column *cols = calloc(n ? n : 1, sizeof *cols);
+    if (!cols) {
+        duckdb_destroy_result(&result);
+        return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", r->path);
+    }
+    for (size_t c = 0; c < n; c++) {
+        duckdb_logical_type lt = duckdb_column_logical_type(&result, c);
+        cols[c].type = duckdb_get_type_id(lt);
+        char *alias = duckdb_logical_type_get_alias(lt);
+        cols[c].is_json = alias && strcmp(alias, "JSON") == 0;
+        if (alias)
+            duckdb_free(alias);
+        if (cols[c].type == DUCKDB_TYPE_DECIMAL) {
+            cols[c].width = duckdb_decimal_width(lt);
+            cols[c].scale = duckdb_decimal_scale(lt);
+        }
+        duckdb_destroy_logical_type(&lt);
+        cols[c].check = -1;
+        cols[c].name = strdup(duckdb_column_name(&result, c));
+        if (!cols[c].name) {
+            rc = mdm_error_set(MDM_ENOMEM, "out of memory reading %s", r->path);
+            break;
+        }
+    }
+    duckdb_destroy_result(&result);
+    *out = cols;
+    *count = n;
+    return rc;
+}
+
+/* The condition every value of a column must meet for the narrower mapping, or NULL
+ * when the mapping does not depend on the values. */
+static void append_check(strbuf *sb, const source_column *col)
+{
+    switch (col->type) {
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+        strbuf_append(sb, "bool_and(TRY_CAST(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, " AS BIGINT) IS NOT NULL OR ");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, " IS NULL)");
+        break;
+    case DUCKDB_TYPE_DECIMAL:
+        strbuf_append(sb, "bool_and(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, " IS NULL OR TRY_CAST(CAST(CAST(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_appendf(sb, " AS DOUBLE) AS VARCHAR) AS DECIMAL(%u,%u)) = ", col->width, col->scale);
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, ")");
+        break;
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+        strbuf_append(sb, "bool_and(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, " IS NULL OR epoch_ns(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, ") % 1000 = 0)");
+        break;
+    default:
+        break;
+    }
+}
+
+static bool needs_check(const source_column *col)
+{
+    return col->type == DUCKDB_TYPE_UBIGINT || col->type == DUCKDB_TYPE_HUGEINT ||
+           col->type == DUCKDB_TYPE_UHUGEINT || col->type == DUCKDB_TYPE_TIMESTAMP_NS ||
+           (col->type == DUCKDB_TYPE_DECIMAL && col->width > 15);
+}
+
+/* One pass over the file answering every column's check at once. */
+static int run_checks(duckdb_reader *r, source_column *cols, size_t n)
+{
+    strbuf sql = STRBUF_INIT;
+    int nchecks = 0;
+    strbuf_append(&sql, "SELECT ");
+    for (size_t c = 0; c < n; c++) {
+        if (!needs_check(&cols[c]))
+            continue;
+        if (nchecks > 0)
+            strbuf_append(&sql, ", ");
+        append_check(&sql, &cols[c]);
+        cols[c].check = nchecks++;
+    }
+    strbuf_appendf(&sql, " FROM %s", r->source);
+    if (nchecks == 0) {
+        strbuf_free(&sql);
+        return 0;
+    }
+    if (!strbuf_cstr(&sql))
+        return MDM_ENOMEM;
+    duckdb_result result;
+    int rc = run_query(r, &result, sql.data, NULL);
+    strbuf_free(&sql);
+    if (rc)
+        return rc;
+    for (size_t c = 0; c < n; c++) {
+        if (cols[c].check < 0)
+            continue;
+        idx_t k = (idx_t)cols[c].check;
+        /* NULL (no rows, or only NULLs) passes. */
+        cols[c].check_passed = duckdb_value_is_null(&result, k, 0) || duckdb_value_boolean(&result, k, 0);
+    }
+    duckdb_destroy_result(&result);
+    return 0;
+}
+
+/* Appends the projection of one column and decides its mdm type. */
+static void project(strbuf *sb, source_column *col)
+{
+    const char *cast = NULL; /* CAST(c AS <cast>) */
+    switch (col->type) {
+    case DUCKDB_TYPE_BOOLEAN: col->mdm = MDM_TYPE_BOOL; break;
+    case DUCKDB_TYPE_BIGINT: col->mdm = MDM_TYPE_INT64; break;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+        col->mdm = MDM_TYPE_INT64;
+        cast = "BIGINT";
+        break;
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+        col->mdm = col->check_passed ? MDM_TYPE_INT64 : MDM_TYPE_TEXT;
+        cast = col->check_passed ? "BIGINT" : "VARCHAR";
+        break;
+    case DUCKDB_TYPE_DOUBLE: col->mdm = MDM_TYPE_FLOAT64; break;
+    case DUCKDB_TYPE_FLOAT:
+        col->mdm = MDM_TYPE_FLOAT64;
+        cast = "DOUBLE";
+        break;
+    case DUCKDB_TYPE_DECIMAL: {
+        bool exact = col->width <= 15 || col->check_passed;
+        col->mdm = exact ? MDM_TYPE_FLOAT64 : MDM_TYPE_TEXT;
+        cast = exact ? "DOUBLE" : "VARCHAR";
+        break;
+    }
+    case DUCKDB_TYPE_VARCHAR:
+        col->mdm = MDM_TYPE_TEXT;
+        if (col->is_json) {
+            /* A JSON column of mixed values: strings as their text, JSON null as NULL,
+             * other values (numbers, arrays, objects) as their JSON text. */
+            strbuf_append(sb, "CASE json_type(");
+            strbuf_append_ident(sb, col->name);
+            strbuf_append(sb, ") WHEN 'VARCHAR' THEN json_extract_string(");
+            strbuf_append_ident(sb, col->name);
+            strbuf_append(sb, ", '$') WHEN 'NULL' THEN NULL ELSE CAST(");
+            strbuf_append_ident(sb, col->name);
+            strbuf_append(sb, " AS VARCHAR) END");
+            return;
+        }
+        break;
+    case DUCKDB_TYPE_DATE: col->mdm = MDM_TYPE_DATE; break;
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ: col->mdm = MDM_TYPE_TIMESTAMP; break; /* UTC micros */
+    case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+        col->mdm = MDM_TYPE_TIMESTAMP;
+        cast = "TIMESTAMP";
+        break;
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+        col->mdm = col->check_passed ? MDM_TYPE_TIMESTAMP : MDM_TYPE_TEXT;
+        cast = col->check_passed ? "TIMESTAMP" : "VARCHAR";
+        break;
+    case DUCKDB_TYPE_LIST:
+    case DUCKDB_TYPE_STRUCT:
+    case DUCKDB_TYPE_MAP:
+    case DUCKDB_TYPE_ARRAY:
+    case DUCKDB_TYPE_UNION:
+        col->mdm = MDM_TYPE_TEXT;
+        strbuf_append(sb, "CAST(to_json(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, ") AS VARCHAR)");
+        return;
+    case DUCKDB_TYPE_BLOB:
+        col->mdm = MDM_TYPE_TEXT;
+        strbuf_append(sb, "hex(");
+        strbuf_append_ident(sb, col->name);
+        strbuf_append(sb, ")");
+        return;
+    default:
+        col->mdm = MDM_TYPE_TEXT;
+        cast = "VARCHAR";
+        break;
+    }
+    if (!cast) {
+        strbuf_append_ident(sb, col->name);
+        return;
+    }
+    strbuf_append(sb, "CAST(");
+    strbuf_append_ident(sb, col->name);
+    strbuf_appendf(sb, " AS %s)", cast);
+}
+
+static int start_stream(duckdb_reader *r, source_column *cols, size_t n)
+{
+    strbuf sql = STRBUF_INIT;
+    strbuf_append(&sql, "SELECT ");
+    for (size_t c = 0; c < n; c++) {
+        if (c > 0)
+            strbuf_append(&sql, ", ");
+        project(&sql, &cols[c]);
+    }
+    strbuf_appendf(&sql, " FROM %s", r->source);
+    if (!strbuf_cstr(&sql))
+        return MDM_ENOMEM;
+    int rc = prepare(r, &r->stmt, sql.data, NULL);
+    strbuf_free(&sql);
+    if (rc)
+        return rc;
+    if (duckdb_pending_prepared_streaming(r->stmt, &r->pending) != DuckDBSuccess) {
+        rc = duckdb_error(r, duckdb_pending_error(r->pending));
+        return rc;
+    }
+    if (duckdb_execute_pending(r->pending, &r->result) != DuckDBSuccess) {
+        rc = duckdb_error(r, duckdb_result_error(&r->result));
+        duckdb_destroy_result(&r->result);
+        return rc;
+    }
+    r->result_open = true;
+    /* The projection leaves only types copy_rows knows. */
+    for (size_t c = 0; c < n; c++) {
+        duckdb_type got = duckdb_column_type(&r->result, c);
+        duckdb_type want = cols[c].mdm == MDM_TYPE_BOOL      ? DUCKDB_TYPE_BOOLEAN
+                           : cols[c].mdm == MDM_TYPE_INT64   ? DUCKDB_TYPE_BIGINT
+                           : cols[c].mdm == MDM_TYPE_FLOAT64 ? DUCKDB_TYPE_DOUBLE
+                           : cols[c].mdm == MDM_TYPE_DATE    ? DUCKDB_TYPE_DATE
+                           : cols[c].mdm == MDM_TYPE_TEXT    ? DUCKDB_TYPE_VARCHAR
+                                                             : DUCKDB_TYPE_TIMESTAMP;
+        if (got != want && !(want == DUCKDB_TYPE_TIMESTAMP && got == DUCKDB_TYPE_TIMESTAMP_TZ))
+            return mdm_error_set(MDM_EBACKEND, "%s: column '%s' came back as DuckDB type %d, not %d",
+                                 r->path, cols[c].name, (int)got, (int)want);
+    }
+    return 0;
+}
+
+static bool row_valid(const uint64_t *validity, idx_t row)
+{
+    return !validity || (validity[row >> 6] >> (row & 63)) & 1;
+}
+
+/* Copies rows [from, from + n) of the current chunk into the batch. */
+static int copy_rows(duckdb_reader *r, size_t from, size_t n)
+{
+    size_t base = mdm_batch_nrows(r->batch);
+    for (size_t i = 0; i < n; i++) {
+        size_t row;
+        int rc = mdm_batch_add_row(r->batch, &row);
+        if (rc)
+            return rc;
+    }
+    for (size_t c = 0; c < r->nfields; c++) {
+        duckdb_vector vec = duckdb_data_chunk_get_vector(r->chunk, c);
+        const uint64_t *validity = duckdb_vector_get_validity(vec);
+        void *data = duckdb_vector_get_data(vec);
+        mdm_type type = r->fields[c].type;
+        for (size_t i = 0; i < n; i++) {
+            idx_t src = from + i;
+            size_t dst = base + i;
+            if (!row_valid(validity, src))
+                continue; /* rows start NULL */
+            switch (type) {
+            case MDM_TYPE_BOOL: mdm_batch_set_bool(r->batch, c, dst, ((bool *)data)[src]); break;
+            case MDM_TYPE_INT64: mdm_batch_set_int64(r->batch, c, dst, ((int64_t *)data)[src]); break;
+            case MDM_TYPE_FLOAT64: mdm_batch_set_float64(r->batch, c, dst, ((double *)data)[src]); break;
+            case MDM_TYPE_DATE: {
+                int32_t days = ((duckdb_date *)data)[src].days;
+                if (days == INT32_MAX || days == -INT32_MAX)
+                    return mdm_error_set(MDM_EINVALID, "%s row %llu: column '%s' holds an infinite date",
+                                         r->path, (unsigned long long)(r->rows_delivered + dst + 1),
+                                         r->fields[c].name);
+                mdm_batch_set_date(r->batch, c, dst, days);
+                break;
+            }
+            case MDM_TYPE_TIMESTAMP: {
+                int64_t micros = ((int64_t *)data)[src];
+                if (micros == INT64_MAX || micros == -INT64_MAX)
+                    return mdm_error_set(MDM_EINVALID,
+                                         "%s row %llu: column '%s' holds an infinite timestamp",
+                                         r->path, (unsigned long long)(r->rows_delivered + dst + 1),
+                                         r->fields[c].name);
+                mdm_batch_set_timestamp(r->batch, c, dst, micros);
+                break;
+            }
+            case MDM_TYPE_TEXT: {
+                duckdb_string_t *s = &((duckdb_string_t *)data)[src];
+                int rc = mdm_batch_set_text(r->batch, c, dst, duckdb_string_t_data(s),
+                                            duckdb_string_t_length(*s));
+                if (rc)
+                    return rc;
+                break;
+            }
+            }
+        }
+    }
+    return 0;
+}
+
+static const mdm_field *reader_schema(io_reader *base, size_t *nfields)
+{
+    duckdb_reader *r = (duckdb_reader *)base;
+    *nfields = r->nfields;
+    return r->fields;
+}
+
+static int reader_next(io_reader *base, const mdm_batch **out)
+{
+    duckdb_reader *r = (duckdb_reader *)base;
+    *out = NULL;
+    if (r->done)
+        return 0;
+    if (r->batch)
+        r->rows_delivered += mdm_batch_nrows(r->batch);
+    mdm_batch_clear(r->batch);
+    while (mdm_batch_nrows(r->batch) < r->batch_rows) {
+        if (!r->chunk) {
+            r->chunk = duckdb_fetch_chunk(r->result);
+            if (!r->chunk) {
+                const char *err = duckdb_result_error(&r->result);
+                if (err)
+                    return duckdb_error(r, err);
+                r->done = true;
+                break;
+            }
+            r->chunk_pos = 0;
+            r->chunk_rows = (size_t)duckdb_data_chunk_get_size(r->chunk);
+        }
+        size_t room = r->batch_rows - mdm_batch_nrows(r->batch);
+        size_t n = r->chunk_rows - r->chunk_pos < room ? r->chunk_rows - r->chunk_pos : room;
+        int rc = copy_rows(r, r->chunk_pos, n);
+        if (rc)
+            return rc;
+        r->chunk_pos += n;
+        if (r->chunk_pos == r->chunk_rows)
+            duckdb_destroy_data_chunk(&r->chunk);
+    }
+    if (mdm_batch_nrows(r->batch) == 0)
+        return 0;
+    *out = r->batch;
+    return 1;
+}
+
+static void reader_close(io_reader *base)
+{
+    duckdb_reader *r = (duckdb_reader *)base;
+    if (r->chunk)
+        duckdb_destroy_data_chunk(&r->chunk);
+    if (r->result_open)
+        duckdb_destroy_result(&r->result);
+    if (r->pending)
+        duckdb_destroy_pending(&r->pending);
+    if (r->stmt)
+        duckdb_destroy_prepare(&r->stmt);
+    if (r->engine_open)
+        io_duckdb_close(&r->engine);
+    mdm_batch_free(r->batch);
+    if (r->fields) {
+        for (size_t c = 0; c < r->nfields; c++)
+            free((char *)r->fields[c].name);
+        free(r->fields);
+    }
+    free(r->source);
+    free(r->path);
+    free(r);
+}
+
+static const io_reader_ops duckdb_reader_ops = {
+    .schema = reader_schema,
+    .next = reader_next,
+    .close = reader_close,
+};
+
+static int check_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return mdm_error_set(errno == ENOENT ? MDM_ENOTFOUND : MDM_EIO, "%s: %s", path,
+                             strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return mdm_error_set(MDM_EINVALID, "%s: is a directory, not a file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mdm_error_set(MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    fclose(f);
+    if (st.st_size == 0)
+        return mdm_error_set(MDM_EINVALID, "%s: empty file", path);
+    return 0;
+}
+
+int io_duckdb_reader_open(io_reader **out, const char *path, io_format format,
+                          const mdm_config *cfg)
+{
+    *out = NULL;
+    if (format == IO_FORMAT_EXCEL)
+        return mdm_error_set(MDM_ENOTSUP, "%s: Excel files are not supported; save the sheet as CSV",
+                             path);
+    if (format != IO_FORMAT_PARQUET && format != IO_FORMAT_JSON)
+        return mdm_error_set(MDM_EINVALID, "%s: DuckDB reads Parquet and JSON here, not %s", path,
+                             io_format_name(format));
+    int rc = check_readable(path);
+    if (rc)
+        return rc;
+
+    source_column *cols = NULL;
+    size_t ncols = 0;
+    duckdb_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return mdm_error_set(MDM_ENOMEM, "out of memory opening %s", path);
+    r->base.ops = &duckdb_reader_ops;
+    r->format = format;
+    r->path = strdup(path);
+    if (!r->path) {
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory opening %s", path);
+        goto cleanup;
+    }
+    int64_t rows = cfg ? mdm_config_int(cfg, "performance.batch_size") : DEFAULT_BATCH_ROWS;
+    r->batch_rows = rows > 0 ? (size_t)rows : DEFAULT_BATCH_ROWS;
+    if ((rc = build_source(r)))
+        goto cleanup;
+    if ((rc = io_duckdb_open(&r->engine, NULL, NULL, cfg, path)))
+        goto cleanup;
+    r->engine_open = true;
+    if ((rc = read_source_schema(r, &cols, &ncols)))
+        goto cleanup;
+    if (ncols == 0) {
+        rc = mdm_error_set(MDM_EINVALID, "%s: no columns", path);
+        goto cleanup;
+    }
+    if ((rc = run_checks(r, cols, ncols)))
+        goto cleanup;
+    if ((rc = start_stream(r, cols, ncols)))
+        goto cleanup;
+    r->fields = calloc(ncols, sizeof *r->fields);
+    if (!r->fields) {
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory opening %s", path);
+        goto cleanup;
+    }
+    r->nfields = ncols;
+    for (size_t c = 0; c < ncols; c++) {
+        r->fields[c].name = cols[c].name; /* moved */
+        r->fields[c].type = cols[c].mdm;
+        cols[c].name = NULL;
+    }
+    rc = mdm_batch_new(&r->batch, r->fields, r->nfields, r->batch_rows);
+
+cleanup:
+    if (cols) {
+        for (size_t c = 0; c < ncols; c++)
+            free(cols[c].name);
+        free(cols);
+    }
+    if (rc) {
+        reader_close(&r->base);
+        return rc;
+    }
+    *out = &r->base;
+    return 0;
+}
