@@ -268,6 +268,7 @@ static int parse_record(csv_reader *r, io_record *out)
     char *buf = r->buf;
     const unsigned char *pc = r->plain_class, *qc = r->quoted_class;
     const char quote = r->dialect.quote;
+    const bool quoting = quote != '\0';
     const size_t lim = r->limit;
     const bool at_eof = r->eof && r->limit == r->end;
     size_t p = r->pos, nf = 0;
@@ -282,7 +283,7 @@ static int parse_record(csv_reader *r, io_record *out)
         if (nf == r->fields_cap && grow_fields(r) != 0)
             return MDM_ENOMEM;
         span *f = &r->spans[nf++];
-        if (p < lim && buf[p] == quote) {
+        if (p < lim && buf[p] == quote && quoting) {
             uint64_t open_line = line;
             r->more_in_quote = true; /* for the message when the record is too long */
             r->more_quote_line = open_line;
@@ -414,7 +415,8 @@ static void set_classes(csv_reader *r)
     r->plain_class['\r'] = C_CR;
     r->plain_class[0] = C_NUL;
     memset(r->quoted_class, C_PLAIN, sizeof r->quoted_class);
-    r->quoted_class[(unsigned char)r->dialect.quote] = C_QUOTE;
+    if (r->dialect.quote != '\0')
+        r->quoted_class[(unsigned char)r->dialect.quote] = C_QUOTE;
     r->quoted_class['\n'] = C_LF;
     r->quoted_class['\r'] = C_CR;
     r->quoted_class[0] = C_NUL;
@@ -658,7 +660,8 @@ int csv_open(csv_reader **out, const char *path, const csv_options *opt)
     if (delimiter == 0 && name_says_tab(path))
         delimiter = '\t';
     csv_sniff_result sniffed;
-    rc = csv_sniff(&sniffed, r->buf + r->pos, n, whole, delimiter, opt->quote, opt->header);
+    rc = csv_sniff(&sniffed, r->buf + r->pos, n, whole, delimiter, opt->quote, opt->no_quoting,
+                   opt->header);
     if (rc != 0)
         goto cleanup;
     r->dialect.delimiter = sniffed.delimiter;

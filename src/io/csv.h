@@ -48,13 +48,15 @@ typedef struct csv_options {
     const char *encoding;    /* NULL: detected; or "utf-8", "cp1252", "latin-1" (and aliases) */
     size_t sample_bytes;     /* bytes looked at to sniff and detect; 0: 64 KiB */
     size_t max_record_bytes; /* longest record accepted; 0: 64 MiB */
+    bool no_quoting;         /* quotes are ordinary characters (TSV files written without
+                                quoting, where a value may start with '"') */
 } csv_options;
 
-#define CSV_OPTIONS_DEFAULT {0, 0, -1, NULL, 0, 0}
+#define CSV_OPTIONS_DEFAULT {0, 0, -1, NULL, 0, 0, false}
 
 typedef struct csv_dialect {
     char delimiter;
-    char quote;
+    char quote;              /* '\0' when quoting is off (no_quoting) */
     bool has_header;
     const char *encoding;    /* "utf-8", "cp1252" or "latin-1": what the bytes were */
     bool transcoded;         /* the file was not UTF-8 and is converted while read */

@@ -50,7 +50,7 @@ static int next_field(cursor *c, const char **start, size_t *len, enum term *ter
     const char *s = c->s;
     size_t p = c->p, n = c->n;
     *term = TERM_NONE;
-    if (p < n && s[p] == c->quote) {
+    if (p < n && c->quote != 0 && s[p] == c->quote) {
         size_t q = p + 1;
         for (;;) {
             while (q < n && s[q] != c->quote)
@@ -388,9 +388,12 @@ cleanup:
 }
 
 int csv_sniff(csv_sniff_result *out, const char *sample, size_t n, bool whole, char delimiter,
-              char quote, int header)
+              char quote, bool no_quoting, int header)
 {
-    out->quote = quote != 0 ? quote : sniff_quote(sample, n);
+    if (no_quoting)
+        out->quote = 0; /* the cursor then never opens a quoted field */
+    else
+        out->quote = quote != 0 ? quote : sniff_quote(sample, n);
     out->delimiter = delimiter != 0 ? delimiter : sniff_delimiter(sample, n, whole, out->quote);
     out->line_ending = sniff_line_ending(sample, n, whole, out->delimiter, out->quote);
     if (header >= 0) {

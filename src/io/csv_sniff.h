@@ -15,9 +15,9 @@ typedef struct csv_sniff_result {
 } csv_sniff_result;
 
 /* `whole`: the sample is the whole file (its last record is complete even without a
- * line end). delimiter, quote: 0 to sniff; header: -1 to sniff, else fixed. Returns 0
- * or MDM_ENOMEM. */
+ * line end). delimiter, quote: 0 to sniff; no_quoting: quotes are ordinary characters
+ * (out->quote is then 0); header: -1 to sniff, else fixed. Returns 0 or MDM_ENOMEM. */
 int csv_sniff(csv_sniff_result *out, const char *sample, size_t n, bool whole, char delimiter,
-              char quote, int header);
+              char quote, bool no_quoting, int header);
 
 #endif

@@ -273,6 +273,20 @@ static void options_override_sniffing(void **state)
     assert_int_equal(csv_next(r, &rec), 0);
     csv_close(r);
 
+    /* Without quoting, a value may start with a quote. */
+    static const char tsv[] = "id\ttitle\n1\t\"Weird Al\" Yankovic\n2\t\"open\n";
+    opt = (csv_options)CSV_OPTIONS_DEFAULT;
+    opt.no_quoting = true;
+    r = open_text("noquote.tsv", tsv, sizeof tsv - 1, &opt);
+    assert_int_equal(csv_dialect_of(r)->quote, '\0');
+    assert_int_equal(csv_dialect_of(r)->delimiter, '\t');
+    assert_int_equal(csv_next(r, &rec), 1);
+    expect_field(&rec, 1, "\"Weird Al\" Yankovic", false);
+    assert_int_equal(csv_next(r, &rec), 1);
+    expect_field(&rec, 1, "\"open", false);
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+
     opt = (csv_options)CSV_OPTIONS_DEFAULT;
     opt.encoding = "ebcdic";
     csv_reader *bad = NULL;
@@ -580,7 +594,7 @@ static void fuzz_random_input(void **state)
     static const char base[] = "id,name,note\n1,\"a,b\",x\n2,\"q\"\"q\",\"l1\nl2\"\r\n3,,\"\"\n";
     static const char specials[] = ",\"\n\r\0\xff\xe9\xc3;\t| a1";
     unsigned seed = 12345;
-    char buf[600];
+    char buf[600], gzbuf[1200];
     char *path = temp_path("fuzz.csv");
     for (int iter = 0; iter < 1500; iter++) {
         size_t len;
@@ -596,6 +610,19 @@ static void fuzz_random_input(void **state)
                 buf[rand_r(&seed) % len] = specials[rand_r(&seed) % (sizeof specials - 1)];
             if (rand_r(&seed) % 4 == 0)
                 len = (size_t)(rand_r(&seed) % len) + 1; /* cut anywhere */
+        }
+        if (iter % 10 == 1) { /* a damaged gzip stream */
+            uLongf zlen = sizeof gzbuf;
+            assert_int_equal(compress2((Bytef *)gzbuf, &zlen, (const Bytef *)buf, len, 1), Z_OK);
+            /* compress2 writes a zlib stream; give it a gzip header instead */
+            static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+            memcpy(buf, header, 10);
+            size_t body = zlen > 6 ? zlen - 6 : 0; /* raw deflate: without zlib's 2+4 bytes */
+            if (body > sizeof buf - 10)
+                body = sizeof buf - 10;
+            memcpy(buf + 10, gzbuf + 2, body);
+            len = 10 + body;
+            buf[10 + rand_r(&seed) % (body ? body : 1)] ^= (char)(1 + rand_r(&seed) % 255);
         }
         write_file(path, buf, len);
         csv_options opt = CSV_OPTIONS_DEFAULT;

@@ -127,6 +127,9 @@ case("tab_delimited.csv", "id\tname\tnote\n1\talice\thas, commas\n2\tbob\tok\n",
 case("pipe.csv", "a|b|c\n1|x|2.5\n2|y|3.5\n", "ok: 2 rows, 3 columns, delimiter |", "c float64")
 case("data.tsv", "id\ttext\n1\ta, b; c|d\n2\tplain\n", "ok: 2 rows, 2 columns, delimiter tab",
      "tab because of the .tsv name, whatever the content")
+case("unquoted_quotes.tsv", 'id\ttitle\n1\t"Weird Al" Yankovic\n2\tThe "Best" Of\n3\tplain\n',
+     "error: line 2: field 2: unexpected ' ' after the closing quote",
+     "a TSV written without quoting (IMDb style): read it with the reader's no_quoting option; titles are text")
 case("gzip.csv.gz", gz(b"id,name\n1,alice\n2,bob\n3,carol\n"), "ok: 3 rows, 2 columns, delimiter ,", "gzip, read streaming")
 case("gzip_data.tsv.gz", gz(b"id\tv\n1\t2\n"), "ok: 1 rows, 2 columns, delimiter tab", ".tsv.gz means tab")
 case("gzip_without_suffix.csv", gz(b"id,name\n1,alice\n"), "ok: 1 rows, 2 columns, delimiter ,",
