@@ -439,6 +439,62 @@ static void gzip_round_trip(void **state)
     round_trip("random.csv.gz", 15000, true, 11);
 }
 
+/* Records whose every byte in turn sits on the first read's end (1 MiB): CRLF, doubled
+ * quotes, quoted line ends and multi-byte characters cut in two must read the same. */
+static void constructs_across_the_first_read(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *value;
+    } constructs[] = {
+        {"x,\"p\"\"q\"\r\n", "p\"q"},
+        {"x,\"a\r\nb\"\r", "a\r\nb"},
+        {"x,\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"},
+        {"x,\"\"\r\n", ""},
+    };
+    const size_t boundary = 1u << 20;
+    char *text = malloc(boundary + 64);
+    assert_non_null(text);
+    for (size_t c = 0; c < sizeof constructs / sizeof constructs[0]; c++) {
+        size_t clen = strlen(constructs[c].text);
+        for (size_t k = 1; k <= clen; k++) {
+            size_t at = boundary - k; /* where the construct starts */
+            size_t len = (size_t)sprintf(text, "a,b\n");
+            while (at - len > 64)
+                len += (size_t)sprintf(text + len, "0,filler\n");
+            size_t pad = at - len - 3; /* "0," + pad + "\n" */
+            memcpy(text + len, "0,", 2);
+            memset(text + len + 2, 'f', pad);
+            text[len + 2 + pad] = '\n';
+            len = at;
+            memcpy(text + len, constructs[c].text, clen);
+            len += clen;
+            len += (size_t)sprintf(text + len, "y,last\n");
+            csv_reader *r = open_text("boundary.csv", text, len, NULL);
+            io_record rec;
+            int rc;
+            size_t rows = 0;
+            bool seen = false;
+            char last = '\0';
+            while ((rc = csv_next(r, &rec)) == 1) {
+                rows++;
+                last = rec.fields[0].ptr[0];
+                if (rec.fields[0].ptr[0] == 'x') {
+                    expect_field(&rec, 1, constructs[c].value, constructs[c].text[2] == '"');
+                    seen = true;
+                }
+            }
+            if (rc != 0)
+                fail_msg("construct %zu at -%zu: %s", c, k, mdm_error_last()->message);
+            assert_true(seen);
+            assert_int_equal(last, 'y');
+            assert_true(rows > 100000);
+            csv_close(r);
+        }
+    }
+    free(text);
+}
+
 static void transcodes_cp1252_and_latin1(void **state)
 {
     (void)state;
@@ -666,6 +722,7 @@ int main(void)
         cmocka_unit_test(missing_and_unreadable_files),
         cmocka_unit_test(buffer_boundaries_and_rewind),
         cmocka_unit_test(gzip_round_trip),
+        cmocka_unit_test(constructs_across_the_first_read),
         cmocka_unit_test(transcodes_cp1252_and_latin1),
         cmocka_unit_test(invalid_utf8_cut_at_end),
         cmocka_unit_test(big_field_and_record_limit),
