@@ -249,6 +249,20 @@ static int grow_fields(csv_reader *r)
     return 0;
 }
 
+static int junk_after_quote_error(const csv_reader *r, uint64_t line, size_t field,
+                                  unsigned char byte)
+{
+    char shown[16];
+    if (byte >= 0x20 && byte < 0x7F)
+        snprintf(shown, sizeof shown, "'%c'", byte);
+    else
+        snprintf(shown, sizeof shown, "byte 0x%02X", byte);
+    return mdm_error_set(MDM_EINVALID,
+                         "%s line %llu: field %zu: unexpected %s after the closing quote (a "
+                         "quote inside a quoted field must be doubled)",
+                         r->path, (unsigned long long)line, field, shown);
+}
+
 /* Removes one quote of each doubled pair in buf[start, end); returns the new end. */
 static size_t unescape_quotes(char *buf, size_t start, size_t end, char quote)
 {
@@ -332,10 +346,7 @@ static int parse_record(csv_reader *r, io_record *out)
             content = true;
             p = q + 1;
             if (p < lim && pc[(unsigned char)buf[p]] == C_PLAIN)
-                return mdm_error_set(MDM_EINVALID,
-                                     "%s line %llu: field %zu: unexpected '%c' after the closing "
-                                     "quote (a quote inside a quoted field must be doubled)",
-                                     r->path, (unsigned long long)line, nf, buf[p]);
+                return junk_after_quote_error(r, line, nf, (unsigned char)buf[p]);
         } else {
             size_t q = p;
             while (q < lim && pc[(unsigned char)buf[q]] == C_PLAIN)

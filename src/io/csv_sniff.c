@@ -287,18 +287,35 @@ static const char *sniff_line_ending(const char *s, size_t n, bool whole, char d
     return "none";
 }
 
-static bool values_unique(const char **starts, const size_t *lens, size_t nf)
+typedef struct text_span {
+    const char *s;
+    size_t len;
+} text_span;
+
+static int compare_spans(const void *a, const void *b)
 {
-    size_t nonempty = 0;
-    for (size_t i = 0; i < nf; i++) {
-        if (lens[i] == 0)
-            continue;
-        nonempty++;
-        for (size_t j = i + 1; j < nf; j++)
-            if (lens[j] == lens[i] && memcmp(starts[i], starts[j], lens[i]) == 0)
-                return false;
-    }
-    return nonempty > 0;
+    const text_span *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The non-empty values are unique, and there is at least one. Sorted, since wide files have
+ * thousands of names. */
+static int values_unique(bool *unique, const char **starts, const size_t *lens, size_t nf)
+{
+    text_span *spans = malloc((nf ? nf : 1) * sizeof *spans);
+    if (spans == NULL)
+        return mdm_error_set(MDM_ENOMEM, "out of memory sniffing the CSV header");
+    size_t n = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (lens[i] > 0)
+            spans[n++] = (text_span){starts[i], lens[i]};
+    qsort(spans, n, sizeof *spans, compare_spans);
+    *unique = n > 0;
+    for (size_t i = 1; i < n && *unique; i++)
+        *unique = compare_spans(&spans[i - 1], &spans[i]) != 0;
+    free(spans);
+    return 0;
 }
 
 static int sniff_header(bool *has_header, const char *s, size_t n, bool whole, char delim,
@@ -379,7 +396,7 @@ static int sniff_header(bool *has_header, const char *s, size_t n, bool whole, c
     else if (data_votes > 0)
         *has_header = false;
     else
-        *has_header = values_unique(first, first_len, ncols);
+        rc = values_unique(has_header, first, first_len, ncols);
 cleanup:
     free(first);
     free(first_len);
