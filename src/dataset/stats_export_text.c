@@ -1,0 +1,305 @@
+/* YAML (emitted from the JSON tree by libyaml), CSV (one row per column) and files for
+ * dataset statistics (see stats_export.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "dataset/stats_export.h"
+
+/* ------------------------------------------------------------------ YAML */
+
+static int yaml_write(void *data, unsigned char *buffer, size_t size)
+{
+    strbuf *sb = data;
+    strbuf_append_len(sb, (const char *)buffer, size);
+    return !sb->oom;
+}
+
+/* A plain scalar that a YAML 1.1 reader (PyYAML) would resolve to a number, bool, null
+ * or date must be quoted to stay a string. */
+static bool yaml_string_needs_quotes(const char *s, size_t len)
+{
+    if (len == 0)
+        return true;
+    char c = s[0];
+    if ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == '~')
+        return true;
+    static const char *const words[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strlen(words[i]) == len && strncasecmp(s, words[i], len) == 0)
+            return true;
+    return memchr(s, '\0', len) != NULL;
+}
+
+static int emit(yaml_emitter_t *e, yaml_event_t *ev, int ok)
+{
+    if (!ok || !yaml_emitter_emit(e, ev))
+        return mdm_error_set(MDM_ERROR, "writing statistics as YAML failed: %s",
+                             e->problem ? e->problem : "out of memory");
+    return 0;
+}
+
+static int emit_scalar(yaml_emitter_t *e, const char *s, size_t len, bool is_string)
+{
+    yaml_event_t ev;
+    yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
+    if (is_string)
+        style = yaml_string_needs_quotes(s, len) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
+    return emit(e, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len,
+                                                     1, 1, style));
+}
+
+static int emit_json(yaml_emitter_t *e, const json_t *j)
+{
+    yaml_event_t ev;
+    char buf[64];
+    int rc;
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        rc = emit(e, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+        for (void *it = json_object_iter((json_t *)j); !rc && it;
+             it = json_object_iter_next((json_t *)j, it)) {
+            rc = emit_scalar(e, json_object_iter_key(it), json_object_iter_key_len(it), true);
+            if (!rc)
+                rc = emit_json(e, json_object_iter_value(it));
+        }
+        return rc ? rc : emit(e, &ev, yaml_mapping_end_event_initialize(&ev));
+    case JSON_ARRAY:
+        rc = emit(e, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
+        for (size_t i = 0; !rc && i < json_array_size(j); i++)
+            rc = emit_json(e, json_array_get(j, i));
+        return rc ? rc : emit(e, &ev, yaml_sequence_end_event_initialize(&ev));
+    case JSON_STRING:
+        return emit_scalar(e, json_string_value(j), json_string_length(j), true);
+    case JSON_INTEGER:
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(j));
+        return emit_scalar(e, buf, strlen(buf), false);
+    case JSON_REAL: {
+        int n = snprintf(buf, sizeof buf, "%.17g", json_real_value(j));
+        if (!strpbrk(buf, ".en")) /* keep it a float for the reader */
+            snprintf(buf + n, sizeof buf - (size_t)n, ".0");
+        return emit_scalar(e, buf, strlen(buf), false);
+    }
+    case JSON_TRUE: return emit_scalar(e, "true", 4, false);
+    case JSON_FALSE: return emit_scalar(e, "false", 5, false);
+    case JSON_NULL: return emit_scalar(e, "null", 4, false);
+    }
+    return 0;
+}
+
+int stats_export_yaml_text(char **out, const stats_document *doc)
+{
+    *out = NULL;
+    json_t *root = NULL;
+    strbuf sb = STRBUF_INIT;
+    yaml_emitter_t e;
+    yaml_event_t ev;
+    int rc = stats_export_json(&root, doc);
+    if (rc)
+        return rc;
+    if (!yaml_emitter_initialize(&e)) {
+        json_decref(root);
+        return mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as YAML");
+    }
+    yaml_emitter_set_output(&e, yaml_write, &sb);
+    yaml_emitter_set_unicode(&e, 1);
+    yaml_emitter_set_width(&e, -1);
+    rc = emit(&e, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+    if (!rc)
+        rc = emit(&e, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+    if (!rc)
+        rc = emit_json(&e, root);
+    if (!rc)
+        rc = emit(&e, &ev, yaml_document_end_event_initialize(&ev, 1));
+    if (!rc)
+        rc = emit(&e, &ev, yaml_stream_end_event_initialize(&ev));
+    if (!rc && !yaml_emitter_flush(&e))
+        rc = mdm_error_set(MDM_ERROR, "writing statistics as YAML failed while flushing");
+    yaml_emitter_delete(&e);
+    json_decref(root);
+    if (!rc && (sb.oom || !strbuf_cstr(&sb)))
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as YAML");
+    if (rc) {
+        strbuf_free(&sb);
+        return rc;
+    }
+    *out = strbuf_detach(&sb);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ CSV */
+
+static void csv_cell(strbuf *sb, const char *s, size_t len)
+{
+    bool quote = len > 0 && (s[0] == ' ' || s[len - 1] == ' ');
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        strbuf_append_len(sb, s, len);
+        return;
+    }
+    strbuf_append_char(sb, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            strbuf_append_char(sb, '"');
+        strbuf_append_char(sb, s[i]);
+    }
+    strbuf_append_char(sb, '"');
+}
+
+static void csv_text(strbuf *sb, const char *s)
+{
+    strbuf_append_char(sb, ',');
+    csv_cell(sb, s, strlen(s));
+}
+
+static void csv_u64(strbuf *sb, uint64_t v) { strbuf_appendf(sb, ",%llu", (unsigned long long)v); }
+
+static void csv_double(strbuf *sb, bool present, double v)
+{
+    strbuf_append_char(sb, ',');
+    if (!present)
+        return;
+    if (isnan(v))
+        strbuf_append(sb, "NaN");
+    else if (isinf(v))
+        strbuf_append(sb, v > 0 ? "Infinity" : "-Infinity");
+    else
+        strbuf_appendf(sb, "%.17g", v);
+}
+
+static void csv_scalar(strbuf *sb, bool present, const stats_scalar *v)
+{
+    strbuf_append_char(sb, ',');
+    if (!present)
+        return;
+    strbuf cell = STRBUF_INIT;
+    stats_scalar_append(&cell, v);
+    if (cell.oom)
+        sb->oom = true;
+    csv_cell(sb, cell.data ? cell.data : "", cell.len);
+    strbuf_free(&cell);
+}
+
+int stats_export_csv_text(char **out, const stats_document *doc)
+{
+    *out = NULL;
+    strbuf sb = STRBUF_INIT;
+    strbuf_append(&sb, "table,column,type,count,nulls,null_ratio,distinct,distinct_exact,min,max,"
+                       "mean,std,min_length,max_length");
+    for (int k = 0; k < STATS_NPERCENTILES; k++)
+        strbuf_appendf(&sb, ",%s", stats_percentile_names[k]);
+    strbuf_append(&sb, ",skewness,kurtosis,top_value,top_count\r\n");
+    for (size_t t = 0; t < doc->ntables; t++) {
+        const stats_table_entry *e = &doc->tables[t];
+        const char *table = e->kind ? e->kind : e->table ? e->table : "";
+        for (size_t i = 0; i < e->result->ncols; i++) {
+            const stats_column *c = &e->result->columns[i];
+            csv_cell(&sb, table, strlen(table));
+            csv_text(&sb, c->name);
+            csv_text(&sb, mdm_type_name(c->type));
+            csv_u64(&sb, c->count);
+            csv_u64(&sb, c->null_count);
+            csv_double(&sb, true, c->null_ratio);
+            csv_u64(&sb, c->distinct);
+            csv_text(&sb, c->distinct_exact ? "true" : "false");
+            csv_scalar(&sb, c->has_min_max, &c->min);
+            csv_scalar(&sb, c->has_min_max, &c->max);
+            bool moments = c->type == MDM_TYPE_INT64 || c->type == MDM_TYPE_FLOAT64 || c->type == MDM_TYPE_BOOL;
+            csv_double(&sb, moments && c->has_mean, c->mean);
+            csv_double(&sb, moments && c->has_std, c->std);
+            bool text = c->type == MDM_TYPE_TEXT && c->count > 0;
+            strbuf_append_char(&sb, ',');
+            if (text)
+                strbuf_appendf(&sb, "%llu", (unsigned long long)c->min_length);
+            strbuf_append_char(&sb, ',');
+            if (text)
+                strbuf_appendf(&sb, "%llu", (unsigned long long)c->max_length);
+            for (int k = 0; k < STATS_NPERCENTILES; k++)
+                csv_double(&sb, c->has_percentiles, c->percentiles[k]);
+            csv_double(&sb, c->has_shape, c->skewness);
+            csv_double(&sb, c->has_shape && !isnan(c->kurtosis), c->kurtosis);
+            csv_scalar(&sb, c->ntop > 0, c->ntop ? &c->top[0].value : NULL);
+            strbuf_append_char(&sb, ',');
+            if (c->ntop)
+                strbuf_appendf(&sb, "%llu", (unsigned long long)c->top[0].count);
+            strbuf_append(&sb, "\r\n");
+        }
+    }
+    if (sb.oom || !strbuf_cstr(&sb)) {
+        strbuf_free(&sb);
+        return mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as CSV");
+    }
+    *out = strbuf_detach(&sb);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ files */
+
+static bool has_extension(const char *path, const char *ext)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && strcasecmp(path + n - e, ext) == 0;
+}
+
+int stats_export_file(const char *path, const stats_document *doc)
+{
+    char *text = NULL, *tmp = NULL;
+    int fd = -1, rc;
+    if (has_extension(path, ".yaml") || has_extension(path, ".yml"))
+        rc = stats_export_yaml_text(&text, doc);
+    else if (has_extension(path, ".csv"))
+        rc = stats_export_csv_text(&text, doc);
+    else
+        rc = stats_export_json_text(&text, doc);
+    if (rc)
+        goto cleanup;
+    size_t tmp_size = strlen(path) + 32;
+    tmp = malloc(tmp_size);
+    if (!tmp) {
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory writing '%s'", path);
+        goto cleanup;
+    }
+    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
+        goto cleanup;
+    }
+    size_t len = strlen(text), done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, text + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
+            goto cleanup;
+        }
+        done += (size_t)w;
+    }
+    int synced = fsync(fd), closed = close(fd);
+    fd = -1;
+    if (synced != 0 || closed != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
+        goto cleanup;
+    }
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (rc && tmp)
+        unlink(tmp);
+    free(tmp);
+    free(text);
+    return rc;
+}
