@@ -1,0 +1,654 @@
+/* The dataset catalog on disk (see catalog.h). */
+#include "dataset/catalog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/strbuf.h"
+
+/* A normalized name: up to 100 characters of up to 4 bytes. */
+#define NAME_BUF 512
+/* Below this many files, one thread parses them all (threads cost more than they save). */
+#define LIST_FILES_PER_THREAD 32
+
+static catalog_fault_hook fault_hook;
+static void *fault_ctx;
+
+void catalog_set_fault_hook(catalog_fault_hook hook, void *ctx)
+{
+    fault_hook = hook;
+    fault_ctx = ctx;
+}
+
+/* Non-zero when the test hook wants the operation to fail at `step`. */
+static int fault_at(const char *step, const char *path)
+{
+    if (fault_hook && fault_hook(step, path, fault_ctx) != 0)
+        return mdm_error_set(MDM_EIO, "%s: simulated failure at step '%s'", path, step);
+    return 0;
+}
+
+static int oom(void) { return mdm_error_set(MDM_ENOMEM, "out of memory in the dataset catalog"); }
+
+static int dup_path(char **out, const char *fmt, const char *a, const char *b)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, fmt, a, b);
+    if (!strbuf_cstr(&sb))
+        return MDM_ENOMEM;
+    *out = strbuf_detach(&sb);
+    return 0;
+}
+
+int catalog_yaml_path(char **out, const mdm_config *cfg, const char *name)
+{
+    char norm[NAME_BUF];
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    return rc ? rc : dup_path(out, "%s/%s.yaml", mdm_config_path(cfg, "configs_path"), norm);
+}
+
+int catalog_dataset_dir(char **out, const mdm_config *cfg, const char *name)
+{
+    char norm[NAME_BUF];
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    return rc ? rc : dup_path(out, "%s/%s", mdm_config_path(cfg, "datasets_path"), norm);
+}
+
+int catalog_json_path(char **out, const mdm_config *cfg, const char *name)
+{
+    char norm[NAME_BUF];
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    if (rc)
+        return rc;
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, "%s/%s/dataset_info.json", mdm_config_path(cfg, "datasets_path"), norm);
+    if (!strbuf_cstr(&sb))
+        return MDM_ENOMEM;
+    *out = strbuf_detach(&sb);
+    return 0;
+}
+
+/* ------------------------------------------------------------ files */
+
+static int mkdirs(const char *dir)
+{
+    char *copy = strdup(dir);
+    if (!copy)
+        return oom();
+    int rc = 0;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+            rc = mdm_error_set(MDM_EIO, "cannot create directory %s: %s", copy, strerror(errno));
+            break;
+        }
+        *p = saved;
+        if (!saved)
+            break;
+    }
+    free(copy);
+    return rc;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return mdm_error_set(MDM_EIO, "cannot open directory %s: %s", dir, strerror(errno));
+    int rc = 0;
+    if (fsync(fd) != 0 && errno != EINVAL)
+        rc = mdm_error_set(MDM_EIO, "cannot sync directory %s: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static int write_all(int fd, const char *data, size_t len, const char *path)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mdm_error_set(MDM_EIO, "cannot write %s: %s", path, strerror(errno));
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int catalog_write_atomic(const char *path, const char *data, size_t len)
+{
+    static atomic_uint counter;
+    char *dir = dir_of(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    strbuf tmp = STRBUF_INIT;
+    int fd = -1, rc = 0;
+    bool keep_tmp = false;
+    if (!dir)
+        return oom();
+    strbuf_appendf(&tmp, "%s/.%s.tmp.%ld.%u", dir, base, (long)getpid(),
+                   atomic_fetch_add(&counter, 1));
+    if (!strbuf_cstr(&tmp)) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot create %s: %s", tmp.data, strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = write_all(fd, data, len, tmp.data)) != 0)
+        goto cleanup;
+    if (fsync(fd) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot sync %s: %s", tmp.data, strerror(errno));
+        goto cleanup;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", tmp.data, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if ((rc = fault_at("temp-written", path)) != 0) {
+        keep_tmp = true; /* what a crash here leaves */
+        goto cleanup;
+    }
+    if (rename(tmp.data, path) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot rename %s to %s: %s", tmp.data, path, strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = fault_at("renamed", path)) != 0) {
+        keep_tmp = true;
+        goto cleanup;
+    }
+    rc = fsync_dir(dir);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (rc && !keep_tmp && tmp.data)
+        unlink(tmp.data);
+    strbuf_free(&tmp);
+    free(dir);
+    return rc;
+}
+
+/* Reads a whole (small) file. *found false when it does not exist. */
+static int read_whole(char **out, size_t *len, bool *found, const char *path)
+{
+    *out = NULL;
+    *len = 0;
+    *found = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mdm_error_set(MDM_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
+    int rc = 0;
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fd, &st) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = mdm_error_set(MDM_EIO, "cannot read %s: not a regular file", path);
+        goto cleanup;
+    }
+    size_t cap = (size_t)st.st_size + 1, used = 0;
+    if (!(buf = malloc(cap))) {
+        rc = oom();
+        goto cleanup;
+    }
+    for (;;) {
+        if (used + 1 >= cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                rc = oom();
+                goto cleanup;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + used, cap - used - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    *out = buf;
+    buf = NULL;
+    *len = used;
+    *found = true;
+cleanup:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* Removes ".<base>.tmp.<pid>.<n>" files in `dir` whose process is gone. */
+static void remove_dead_temps(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t blen = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 || strncmp(n + 1 + blen, ".tmp.", 5))
+            continue;
+        long pid = strtol(n + 1 + blen + 5, NULL, 10);
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            if (unlinkat(dirfd(d), n, 0) == 0)
+                MDM_DEBUG("removed %s/%s, left by an interrupted write", dir, n);
+    }
+    closedir(d);
+}
+
+/* ------------------------------------------------------------ commit, load */
+
+int catalog_commit(const dataset_info *info, const mdm_config *cfg)
+{
+    char norm[NAME_BUF];
+    char *yaml_path = NULL, *json_path = NULL, *data_dir = NULL, *yaml = NULL, *json = NULL;
+    size_t yaml_len = 0, json_len = 0;
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, info->name);
+    if (rc)
+        return rc;
+    if (strcmp(norm, info->name) != 0)
+        return mdm_error_set(MDM_EINVALID, "dataset name '%s' is not normalized (expected '%s')",
+                             info->name, norm);
+    if ((rc = catalog_yaml_path(&yaml_path, cfg, norm)) || (rc = catalog_json_path(&json_path, cfg, norm)) ||
+        (rc = catalog_dataset_dir(&data_dir, cfg, norm)))
+        goto cleanup;
+    /* Serialize both first: a record that cannot be written fails before any file. */
+    if ((rc = dataset_info_to_json(&json, &json_len, info)) ||
+        (rc = dataset_info_to_yaml(&yaml, &yaml_len, info)))
+        goto cleanup;
+    if ((rc = mkdirs(data_dir)) || (rc = mkdirs(mdm_config_path(cfg, "configs_path"))))
+        goto cleanup;
+    char yaml_base[NAME_BUF + 8];
+    snprintf(yaml_base, sizeof yaml_base, "%s.yaml", norm);
+    remove_dead_temps(mdm_config_path(cfg, "configs_path"), yaml_base);
+    remove_dead_temps(data_dir, "dataset_info.json");
+    if ((rc = catalog_write_atomic(json_path, json, json_len)) != 0)
+        goto cleanup;
+    if ((rc = fault_at("json-written", json_path)) != 0)
+        goto cleanup;
+    rc = catalog_write_atomic(yaml_path, yaml, yaml_len);
+cleanup:
+    free(yaml_path);
+    free(json_path);
+    free(data_dir);
+    free(yaml);
+    free(json);
+    return rc;
+}
+
+int catalog_exists(bool *exists, const mdm_config *cfg, const char *name)
+{
+    *exists = false;
+    char *path;
+    int rc = catalog_yaml_path(&path, cfg, name);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        *exists = true;
+    else if (errno != ENOENT)
+        rc = mdm_error_set(MDM_EIO, "cannot check %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
+/* Parses one registry file; the record's name is the file's (normalized) stem. */
+static int load_file(dataset_info **out, char **text_out, const char *path, const char *stem)
+{
+    char *text;
+    size_t len;
+    bool found;
+    int rc = read_whole(&text, &len, &found, path);
+    if (rc)
+        return rc;
+    if (!found)
+        return mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", stem);
+    dataset_info *info = NULL;
+    rc = dataset_info_from_yaml(&info, text, len, path, stem);
+    if (!rc && strcmp(info->name, stem) != 0) {
+        char norm[NAME_BUF];
+        if (mdm_dataset_name_normalize(norm, sizeof norm, info->name) != 0 ||
+            strcmp(norm, stem) != 0)
+            MDM_WARN("%s: name '%s' differs from the file name; using '%s'", path, info->name,
+                     stem);
+        rc = dataset_str_set(&info->name, stem);
+    }
+    if (rc) {
+        dataset_info_free(info);
+        free(text);
+        return rc;
+    }
+    *out = info;
+    if (text_out)
+        *text_out = text;
+    else
+        free(text);
+    return 0;
+}
+
+int catalog_load(dataset_info **out, const mdm_config *cfg, const char *name)
+{
+    *out = NULL;
+    char norm[NAME_BUF], *path = NULL;
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    if (!rc)
+        rc = catalog_yaml_path(&path, cfg, norm);
+    if (!rc)
+        rc = load_file(out, NULL, path, norm);
+    if (rc == MDM_ENOTFOUND)
+        rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
+    free(path);
+    return rc;
+}
+
+/* ------------------------------------------------------------ list */
+
+typedef struct list_job {
+    catalog_entry *entries; /* path set; info/text filled by workers */
+    size_t count;
+    atomic_size_t next;
+    bool keep_text;
+} list_job;
+
+static void *list_worker(void *arg)
+{
+    list_job *job = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&job->next, 1);
+        if (i >= job->count)
+            break;
+        catalog_entry *e = &job->entries[i];
+        const char *base = strrchr(e->path, '/') + 1;
+        char stem[NAME_BUF];
+        snprintf(stem, sizeof stem, "%.*s", (int)(strlen(base) - 5), base);
+        if (load_file(&e->info, job->keep_text ? &e->text : NULL, e->path, stem) != 0) {
+            const char *why = mdm_error_last()->message;
+            if (strstr(why, e->path))
+                MDM_WARN("Skipping dataset file: %s", why);
+            else
+                MDM_WARN("Skipping dataset file %s: %s", e->path, why);
+        }
+    }
+    return NULL;
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+    return strcmp(((const catalog_entry *)a)->info->name, ((const catalog_entry *)b)->info->name);
+}
+
+/* Registry files of `dir`: "<normalized name>.yaml". */
+static int scan_registry(catalog_entry **out, size_t *count, const char *dir)
+{
+    *out = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return mdm_error_set(MDM_EIO, "cannot list %s: %s", dir, strerror(errno));
+    }
+    catalog_entry *entries = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
+        char stem[NAME_BUF], norm[NAME_BUF];
+        snprintf(stem, sizeof stem, "%.*s", (int)(len - 5), e->d_name);
+        if (mdm_dataset_name_normalize(norm, sizeof norm, stem) != 0 || strcmp(norm, stem) != 0) {
+            MDM_WARN("Skipping %s/%s: not a dataset file (dataset names are lower-case letters, "
+                     "digits and '_')",
+                     dir, e->d_name);
+            mdm_error_clear();
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            catalog_entry *grown = realloc(entries, cap * sizeof *grown);
+            if (!grown) {
+                rc = oom();
+                break;
+            }
+            entries = grown;
+        }
+        memset(&entries[n], 0, sizeof entries[n]);
+        if (dup_path(&entries[n].path, "%s/%s", dir, e->d_name) != 0) {
+            rc = MDM_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc) {
+        catalog_entries_free(entries, n);
+        return rc;
+    }
+    *out = entries;
+    *count = n;
+    return 0;
+}
+
+int catalog_list_entries(catalog_entry **out, size_t *count, const mdm_config *cfg,
+                         bool keep_text)
+{
+    catalog_entry *entries;
+    size_t n;
+    int rc = scan_registry(&entries, &n, mdm_config_path(cfg, "configs_path"));
+    if (rc)
+        return rc;
+    list_job job = {.entries = entries, .count = n, .keep_text = keep_text};
+    atomic_init(&job.next, 0);
+    size_t threads = (size_t)mdm_config_int(cfg, "performance.max_concurrent_operations");
+    if (threads > n / LIST_FILES_PER_THREAD)
+        threads = n / LIST_FILES_PER_THREAD;
+    pthread_t tids[64];
+    if (threads > 64)
+        threads = 64;
+    size_t started = 0;
+    for (; started + 1 < threads; started++)
+        if (pthread_create(&tids[started], NULL, list_worker, &job) != 0)
+            break; /* fewer helpers; this thread does the rest */
+    list_worker(&job);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    /* Keep the files that parsed, sorted by name. */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (entries[i].info)
+            entries[kept++] = entries[i];
+        else
+            free(entries[i].path);
+    }
+    if (kept > 1)
+        qsort(entries, kept, sizeof *entries, compare_entries);
+    *out = entries;
+    *count = kept;
+    return 0;
+}
+
+void catalog_entries_free(catalog_entry *entries, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        dataset_info_free(entries[i].info);
+        free(entries[i].path);
+        free(entries[i].text);
+    }
+    free(entries);
+}
+
+int catalog_list(dataset_info ***out, size_t *count, const mdm_config *cfg)
+{
+    *out = NULL;
+    *count = 0;
+    catalog_entry *entries;
+    size_t n;
+    int rc = catalog_list_entries(&entries, &n, cfg, false);
+    if (rc)
+        return rc;
+    dataset_info **infos = malloc((n ? n : 1) * sizeof *infos);
+    if (!infos) {
+        catalog_entries_free(entries, n);
+        return oom();
+    }
+    for (size_t i = 0; i < n; i++) {
+        infos[i] = entries[i].info;
+        entries[i].info = NULL;
+    }
+    catalog_entries_free(entries, n);
+    *out = infos;
+    *count = n;
+    return 0;
+}
+
+void catalog_infos_free(dataset_info **infos, size_t count)
+{
+    for (size_t i = 0; infos && i < count; i++)
+        dataset_info_free(infos[i]);
+    free(infos);
+}
+
+/* ------------------------------------------------------------ remove */
+
+static _Thread_local int remove_errno;
+static _Thread_local char remove_failed_path[512];
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (remove(path) != 0 && errno != ENOENT && !remove_errno) {
+        remove_errno = errno;
+        snprintf(remove_failed_path, sizeof remove_failed_path, "%s", path);
+    }
+    return 0;
+}
+
+int catalog_remove(const mdm_config *cfg, const char *name)
+{
+    char norm[NAME_BUF], *yaml_path = NULL, *data_dir = NULL;
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    if (rc || (rc = catalog_yaml_path(&yaml_path, cfg, norm)) ||
+        (rc = catalog_dataset_dir(&data_dir, cfg, norm)))
+        goto cleanup;
+    bool had_yaml = unlink(yaml_path) == 0;
+    if (!had_yaml && errno != ENOENT) {
+        rc = mdm_error_set(MDM_EIO, "cannot remove %s: %s", yaml_path, strerror(errno));
+        goto cleanup;
+    }
+    if (had_yaml && (rc = fsync_dir(mdm_config_path(cfg, "configs_path"))) != 0)
+        goto cleanup;
+    struct stat st;
+    bool had_dir = lstat(data_dir, &st) == 0;
+    if (had_dir) {
+        remove_errno = 0;
+        nftw(data_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        if (remove_errno) {
+            rc = mdm_error_set(MDM_EIO, "cannot remove %s: %s", remove_failed_path,
+                               strerror(remove_errno));
+            goto cleanup;
+        }
+    }
+    if (!had_yaml && !had_dir)
+        rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
+cleanup:
+    free(yaml_path);
+    free(data_dir);
+    return rc;
+}
+
+/* ------------------------------------------------------------ update */
+
+static bool has_column(const dataset_info *info, const char *column)
+{
+    for (size_t t = 0; t < info->ncolumn_tables; t++)
+        for (size_t i = 0; i < info->columns[t].count; i++)
+            if (strcmp(info->columns[t].columns[i].name, column) == 0)
+                return true;
+    return false;
+}
+
+int catalog_update(dataset_info **out, const mdm_config *cfg, const char *name,
+                   const catalog_changes *changes)
+{
+    if (out)
+        *out = NULL;
+    if (!changes->description && !changes->target_column && !changes->problem_type &&
+        !changes->id_columns && !changes->tags)
+        return mdm_error_set(MDM_EINVALID, "No updates specified");
+    dataset_info *info = NULL;
+    int rc = catalog_load(&info, cfg, name);
+    if (rc)
+        return rc;
+    if (changes->problem_type && *changes->problem_type &&
+        (rc = dataset_problem_type_check(changes->problem_type)) != 0)
+        goto cleanup;
+    if (changes->target_column && *changes->target_column && info->ncolumn_tables &&
+        !has_column(info, changes->target_column)) {
+        rc = mdm_error_set(MDM_EINVALID, "Target column '%s' not found in dataset '%s'",
+                           changes->target_column, info->name);
+        goto cleanup;
+    }
+    if (changes->description && (rc = dataset_str_set(&info->description, changes->description)))
+        goto cleanup;
+    if (changes->target_column &&
+        (rc = dataset_str_set(&info->target_column,
+                              *changes->target_column ? changes->target_column : NULL)))
+        goto cleanup;
+    if (changes->problem_type &&
+        (rc = dataset_str_set(&info->problem_type,
+                              *changes->problem_type ? changes->problem_type : NULL)))
+        goto cleanup;
+    if (changes->id_columns && (rc = dataset_strlist_set_csv(&info->id_columns, changes->id_columns)))
+        goto cleanup;
+    if (changes->tags && (rc = dataset_strlist_set_csv(&info->tags, changes->tags)))
+        goto cleanup;
+    info->last_updated_at = dataset_time_now();
+    info->has_last_updated_at = true;
+    rc = catalog_commit(info, cfg);
+cleanup:
+    if (!rc && out)
+        *out = info;
+    else
+        dataset_info_free(info);
+    return rc;
+}
