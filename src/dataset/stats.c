@@ -747,8 +747,13 @@ int stats_add_batch(stats *s, const mdm_batch *b)
         s->rows_with_missing += missing;
         s->rows += n;
         if (s->full) {
+            uint64_t *h = s->row_hash;
+            for (size_t r = 0; r < n; r++)
+                h[r] = sketch_mix64(h[r] ^ s->ncols);
             for (size_t r = 0; r < n; r++) {
-                int rc = sketch_dupcount_add(&s->dups, sketch_mix64(s->row_hash[r] ^ s->ncols));
+                if (r + 8 < n)
+                    sketch_dupcount_prefetch(&s->dups, h[r + 8]);
+                int rc = sketch_dupcount_add(&s->dups, h[r]);
                 if (rc)
                     return rc;
             }

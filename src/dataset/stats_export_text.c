@@ -184,7 +184,10 @@ static void csv_scalar(strbuf *sb, bool present, const stats_scalar *v)
     stats_scalar_append(&cell, v);
     if (cell.oom)
         sb->oom = true;
-    csv_cell(sb, cell.data ? cell.data : "", cell.len);
+    if (cell.len == 0) /* an empty string, told apart from an empty (absent) cell */
+        strbuf_append(sb, "\"\"");
+    else
+        csv_cell(sb, cell.data, cell.len);
     strbuf_free(&cell);
 }
 

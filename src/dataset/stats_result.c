@@ -140,7 +140,9 @@ static int fill_top(const stats *s, const column_state *c, stats_column *col)
             nall++;
         }
         col->top_exact = true;
-    } else if (c->topk_active) {
+    } else if (c->topk_active && (c->type == MDM_TYPE_TEXT || col->distinct * 2 <= c->count)) {
+        /* Numbers and dates get top values only when values repeat (categorical-ish):
+         * the most frequent of an ID column says nothing. */
         const sketch_topk *tk = &c->topk;
         all = calloc(tk->used ? tk->used : 1, sizeof *all);
         if (!all)

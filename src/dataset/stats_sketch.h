@@ -134,9 +134,13 @@ void sketch_sort_int64(int64_t *v, size_t n);
  * `max_bytes`; past that it keeps only hashes whose top `level` bits are zero (equal rows
  * share a hash, so every duplicate of a kept row is kept) and scales the count by
  * 2^level: an unbiased estimate in bounded memory. */
+typedef struct sketch_dup_slot {
+    uint64_t key;     /* 0 = empty; hash 0 is counted in zero_count */
+    uint64_t count;
+} sketch_dup_slot;
+
 typedef struct sketch_dupcount {
-    uint64_t *keys;   /* 0 = empty; hash 0 counted in zero_count */
-    uint64_t *counts;
+    sketch_dup_slot *slots;
     size_t mask, used, max_slots;
     unsigned level;
     uint64_t duplicates_sampled;
@@ -146,6 +150,12 @@ typedef struct sketch_dupcount {
 int sketch_dupcount_init(sketch_dupcount *dc, size_t max_bytes);
 void sketch_dupcount_free(sketch_dupcount *dc);
 int sketch_dupcount_add(sketch_dupcount *dc, uint64_t h);
+/* Hints the cache about a hash that will be added soon (the table is far larger than
+ * the caches, so each add is otherwise a wait on memory). */
+static inline void sketch_dupcount_prefetch(const sketch_dupcount *dc, uint64_t h)
+{
+    __builtin_prefetch(&dc->slots[(size_t)h & dc->mask]);
+}
 uint64_t sketch_dupcount_estimate(const sketch_dupcount *dc);
 static inline bool sketch_dupcount_exact(const sketch_dupcount *dc) { return dc->level == 0; }
 
