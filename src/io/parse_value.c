@@ -156,19 +156,124 @@ static void print_digits(double d, int prec, char *digits, int *ndigits, int64_t
     *scale = exp - (k - 1);
 }
 
-/* strtod of "D e scale" for a digit string. */
+/* strtod of "D e scale" for a digit string (at most 20 digits). */
 static double digits_value(const char *digits, int ndigits, int64_t scale)
 {
-    char buf[64];
-    int len = snprintf(buf, sizeof buf, "%.*se%lld", ndigits, digits, (long long)scale);
-    return strtod_n(buf, (size_t)len);
+    char buf[48];
+    memcpy(buf, digits, (size_t)ndigits);
+    size_t len = (size_t)ndigits;
+    buf[len++] = 'e';
+    if (scale < 0) {
+        buf[len++] = '-';
+        scale = -scale;
+    }
+    char rev[24];
+    int k = 0;
+    do {
+        rev[k++] = (char)('0' + scale % 10);
+        scale /= 10;
+    } while (scale && k < 20);
+    while (k)
+        buf[len++] = rev[--k];
+    return strtod_n(buf, len);
+}
+
+/* digits + 1 in the last place (may gain a digit: 999 -> 1000). */
+static int digits_plus_one(const char *digits, int n, char *out)
+{
+    memcpy(out, digits, (size_t)n);
+    int k = n - 1;
+    while (k >= 0 && out[k] == '9')
+        out[k--] = '0';
+    if (k >= 0) {
+        out[k]++;
+        return n;
+    }
+    memmove(out + 1, out, (size_t)n);
+    out[0] = '1';
+    return n + 1;
+}
+
+/* ------------------------------------------------------------------ exact checks */
+
+/* Exact comparisons of a binary value a x 2^ea with a decimal b x 10^sb in 128-bit
+ * integers, for the magnitudes of everyday data (|sb| <= 27 and shifts that fit). */
+typedef unsigned __int128 u128;
+
+static const uint64_t pow5[28] = {
+    1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
+    1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL, 1220703125ULL, 6103515625ULL,
+    30517578125ULL, 152587890625ULL, 762939453125ULL, 3814697265625ULL,
+    19073486328125ULL, 95367431640625ULL, 476837158203125ULL, 2384185791015625ULL,
+    11920928955078125ULL, 59604644775390625ULL, 298023223876953125ULL,
+    1490116119384765625ULL, 7450580596923828125ULL,
+};
+
+static int bit_length(u128 v)
+{
+    int n = 0;
+    while (v) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+
+/* *cmp = sign(a x 2^ea - b x 10^sb); false when the numbers do not fit. */
+static bool compare_exact(int *cmp, uint64_t a, int ea, uint64_t b, int64_t sb)
+{
+    if (sb > 27 || sb < -27)
+        return false;
+    u128 l = a, r = b;
+    if (sb >= 0)
+        r *= pow5[sb];
+    else
+        l *= pow5[-sb];
+    int64_t k = (int64_t)ea - sb; /* 10^sb = 5^sb x 2^sb */
+    if (k >= 0) {
+        if (bit_length(l) + k > 127)
+            return false;
+        l <<= k;
+    } else {
+        if (bit_length(r) - k > 127)
+            return false;
+        r <<= -k;
+    }
+    *cmp = l < r ? -1 : l > r;
+    return true;
+}
+
+static uint64_t digits_u64(const char *digits, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (uint64_t)(digits[i] - '0');
+    return v;
+}
+
+/* Whether the decimal q x 10^sq reads back as the double m x 2^e (round half to
+ * even); -1 when the numbers do not fit the exact comparison. */
+static int reads_back_exact(uint64_t m, int e, bool lower_half_narrow, uint64_t q, int64_t sq)
+{
+    int lo, hi;
+    /* the interval of decimals reading as d: [d - ulp_below/2, d + ulp/2] */
+    bool ok = lower_half_narrow ? compare_exact(&lo, 4 * m - 1, e - 2, q, sq)
+                                : compare_exact(&lo, 2 * m - 1, e - 1, q, sq);
+    if (!ok || !compare_exact(&hi, 2 * m + 1, e - 1, q, sq))
+        return -1;
+    bool even = (m & 1) == 0;
+    return (lo < 0 || (lo == 0 && even)) && (hi > 0 || (hi == 0 && even));
 }
 
 /* True when the shortest decimal that reads back as strtod(text) has the value written:
- * the scan's digits are the printf-rounded digits of the double at their own length,
- * and neither neighbour one digit shorter reads back as the same double (if any shorter
- * decimal did, one of those two would, the set of decimals reading back as d being an
- * interval around the text's value). */
+ *  (a) no other n-digit decimal nearer the double reads back as it (shortest-form
+ *      printers choose the nearest of several; printf's rounding may lie outside the
+ *      interval at a power of two, where Python's repr and Ryu keep the text), and
+ *  (b) no decimal one digit shorter reads back as the double: if any shorter one did,
+ *      one of the two (n-1)-digit decimals around the text would, since the decimals
+ *      reading back as one double form an interval.
+ * Checked in exact integer arithmetic where the numbers fit, else with printf and
+ * strtod. */
 static bool float_round_trips(const num_scan *n, const char *s, size_t len, double *out)
 {
     if (n->ndigits > 17)
@@ -176,32 +281,76 @@ static bool float_round_trips(const num_scan *n, const char *s, size_t len, doub
     double d = strtod_n(s, len);
     if (!isfinite(d) || d == 0)
         return false; /* overflow, or underflow of non-zero digits */
-    char want[20], got[32];
+    double ad = fabs(d);
+    char want[24];
     sig_digits(n, want);
-    int gotn;
-    int64_t got_scale;
-    print_digits(d, n->ndigits, got, &gotn, &got_scale);
-    if (gotn != n->ndigits || got_scale != n->scale || memcmp(want, got, (size_t)gotn) != 0)
-        return false;
-    if (n->ndigits > 1) {
-        int m = n->ndigits - 1;
-        char down[20], up[21];
-        memcpy(down, want, (size_t)m);
-        if (digits_value(down, m, n->scale + 1) == fabs(d))
-            return false;
-        memcpy(up, down, (size_t)m);
-        int k = m - 1;
-        while (k >= 0 && up[k] == '9')
-            up[k--] = '0';
-        int upn = m;
-        if (k >= 0) {
-            up[k]++;
-        } else {
-            memmove(up + 1, up, (size_t)m);
-            up[0] = '1';
-            upn = m + 1;
+    uint64_t bits;
+    memcpy(&bits, &ad, sizeof bits);
+    int exp_field = (int)(bits >> 52);
+    uint64_t m = bits & ((1ULL << 52) - 1);
+    int e = -1074;
+    if (exp_field) {
+        m |= 1ULL << 52;
+        e = exp_field - 1075;
+    }
+    bool narrow = m == (1ULL << 52) && exp_field > 1;
+    uint64_t dig = digits_u64(want, n->ndigits);
+
+    /* (a): (2D - 1)/2 x 10^s < d < (2D + 1)/2 x 10^s; a tie goes to printf */
+    int below, above;
+    if (compare_exact(&below, 2 * m, e, 2 * dig - 1, n->scale) &&
+        compare_exact(&above, 2 * m, e, 2 * dig + 1, n->scale) && below != 0 && above != 0) {
+        if (below < 0 || above > 0) {
+            /* the neighbour on the double's side is nearer: the shortest form is that
+             * one if it reads back as the double too (at a power of two it may not) */
+            char near[24];
+            int nearn = n->ndigits;
+            if (below < 0) {
+                memcpy(near, want, (size_t)nearn);
+                near[nearn - 1]--; /* the last significant digit is never 0 */
+            } else {
+                nearn = digits_plus_one(want, n->ndigits, near);
+            }
+            int r = reads_back_exact(m, e, narrow, digits_u64(near, nearn), n->scale);
+            if (r < 0)
+                r = digits_value(near, nearn, n->scale) == ad;
+            if (r)
+                return false;
         }
-        if (digits_value(up, upn, n->scale + 1) == fabs(d))
+    } else {
+        char got[32];
+        int gotn;
+        int64_t got_scale;
+        print_digits(d, n->ndigits, got, &gotn, &got_scale);
+        bool same = gotn == n->ndigits && got_scale == n->scale &&
+                    memcmp(want, got, (size_t)gotn) == 0;
+        if (!same) {
+            /* printf's rounding is nearer; the text still wins when that rounding is a
+             * neighbour that does not read back as the double */
+            char lower[24], upper[24];
+            memcpy(lower, want, (size_t)n->ndigits);
+            lower[n->ndigits - 1]--;
+            int uppern = digits_plus_one(want, n->ndigits, upper);
+            bool neighbour = got_scale == n->scale &&
+                             ((gotn == n->ndigits && memcmp(got, lower, (size_t)gotn) == 0) ||
+                              (gotn == uppern && memcmp(got, upper, (size_t)gotn) == 0));
+            if (!neighbour || digits_value(got, gotn, got_scale) == ad)
+                return false;
+        }
+    }
+    /* (b) */
+    if (n->ndigits > 1) {
+        int k = n->ndigits - 1;
+        char up[24];
+        int upn = digits_plus_one(want, k, up);
+        uint64_t down_v = digits_u64(want, k), up_v = digits_u64(up, upn);
+        int rd = reads_back_exact(m, e, narrow, down_v, n->scale + 1);
+        int ru = rd < 0 ? -1 : reads_back_exact(m, e, narrow, up_v, n->scale + 1);
+        if (rd < 0 || ru < 0) {
+            rd = digits_value(want, k, n->scale + 1) == ad;
+            ru = digits_value(up, upn, n->scale + 1) == ad;
+        }
+        if (rd || ru)
             return false;
     }
     *out = d;

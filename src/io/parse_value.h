@@ -8,9 +8,8 @@
  *   float64  -?digits[.digits][(e|E)[+-]digits], also ".5" and "5."; the integer part
  *            has no leading zeros; no '+' before the mantissa, no spaces, no thousands
  *            separators, no hex. The value must survive the trip text -> double -> text:
- *            the shortest decimal that reads back as the same double (the printf
- *            "%.{p}e" with the smallest p that round-trips) must have the value
- *            written, so "0.1", "1.0" (the value 1), "1e22" and "-0" pass while
+ *            the shortest decimal that reads back as the same double (what Python's
+ *            repr or Ryu print) must have the value written, so "0.1", "1.0" (the value 1), "1e22" and "-0" pass while
  *            "0.10000000000000001" (17 digits that read back as 0.1), "1e400" and
  *            "1e-400" do not. An integer written without '.' or exponent passes when the
  *            double holds it exactly ("18446744073709551616" = 2^64 passes,

@@ -152,6 +152,21 @@ static void floats_must_round_trip(void **state)
     assert_int_equal(NUM("1.0.0"), 0);
     assert_int_equal(NUM("1e5.5"), 0);
 
+    /* 2^-382: Python's repr prints 16 digits; the 17-digit printf rounding has another
+     * value and is refused */
+    assert_int_equal(NUM("5.075883674631299e-116"), IO_NUM_FLOAT64);
+    assert_int_equal(NUM("5.0758836746312984e-116"), 0);
+    assert_int_equal(NUM("0.5"), IO_NUM_FLOAT64);
+    assert_int_equal(NUM("1.1102230246251565e-16"), IO_NUM_FLOAT64); /* 2^-53 */
+    assert_int_equal(NUM("4.450147717014403e-308"), IO_NUM_FLOAT64); /* 2^-1021 */
+    assert_int_equal(NUM("2.2250738585072014e-308"), IO_NUM_FLOAT64); /* DBL_MIN */
+    assert_int_equal(NUM("2.225073858507201e-308"), IO_NUM_FLOAT64);  /* largest subnormal */
+    assert_int_equal(NUM("12345678901.234568"), IO_NUM_FLOAT64);
+    assert_int_equal(NUM("1.2345678901234567e10"), 0); /* reads as 12345678901.234568 */
+    assert_int_equal(NUM("1.23456789012345678e10"), 0);
+    assert_int_equal(NUM("7.136238463529799e+44"), IO_NUM_FLOAT64);
+    assert_int_equal(NUM("7.1362384635297994e+44"), 0); /* 7.1362384635298e+44 is shorter */
+
     double d;
     assert_true(io_parse_float64(&d, "0.1", 3));
     assert_true(d == 0.1);
