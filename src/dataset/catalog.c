@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/strbuf.h"
+#include "mdm/sys/backend.h"
 
 /* A normalized name: up to 100 characters of up to 4 bytes. */
 #define NAME_BUF 512
@@ -76,6 +77,54 @@ int catalog_json_path(char **out, const mdm_config *cfg, const char *name)
         return MDM_ENOMEM;
     *out = strbuf_detach(&sb);
     return 0;
+}
+
+int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char *backend,
+                         const char *name)
+{
+    char norm[NAME_BUF];
+    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    if (rc)
+        return rc;
+    const mdm_backend *be = mdm_backend_find(backend);
+    if (!be)
+        return MDM_ENOTFOUND;
+    bool server = !be->file_extension;
+    const char *canonical = strcmp(be->name, "postgres") == 0 ? "postgresql" : be->name;
+    char *path = NULL, *schema = NULL;
+    if (!server)
+        rc = dup_path(&path, "%s/%s/", mdm_config_path(cfg, "datasets_path"), norm);
+    else
+        rc = dup_path(&schema, "%s%s", mdm_config_str(cfg, "database.postgresql.database_prefix"),
+                      norm);
+    if (!rc && path) {
+        /* <datasets_path>/<name>/<name><ext> */
+        strbuf sb = STRBUF_INIT;
+        strbuf_appendf(&sb, "%s%s%s", path, norm, be->file_extension);
+        free(path);
+        path = strbuf_cstr(&sb) ? strbuf_detach(&sb) : NULL;
+        if (!path)
+            rc = MDM_ENOMEM;
+    }
+    if (!rc)
+        rc = dataset_str_set(&db->backend, canonical);
+    if (!rc)
+        rc = dataset_str_set(&db->path, path);
+    if (!rc)
+        rc = dataset_str_set(&db->schema, schema);
+    if (!rc)
+        rc = dataset_str_set(&db->host,
+                             server ? mdm_config_str(cfg, "database.postgresql.host") : NULL);
+    if (!rc)
+        rc = dataset_str_set(&db->database,
+                             server ? mdm_config_str(cfg, "database.postgresql.database") : NULL);
+    if (!rc)
+        rc = dataset_str_set(&db->user,
+                             server ? mdm_config_str(cfg, "database.postgresql.user") : NULL);
+    db->port = server ? mdm_config_int(cfg, "database.postgresql.port") : 0;
+    free(path);
+    free(schema);
+    return rc;
 }
 
 /* ------------------------------------------------------------ files */

@@ -25,6 +25,14 @@ int catalog_json_path(char **out, const mdm_config *cfg, const char *name);
 /* <datasets_path>/<name> */
 int catalog_dataset_dir(char **out, const mdm_config *cfg, const char *name);
 
+/* Fills `db` (whose strings are replaced) with where dataset `name` lives on `backend`
+ * ("sqlite", "duckdb", "postgresql" or "postgres"): backend as the Python tool names it
+ * ("postgresql"), and the file <datasets_path>/<name>/<name>.<ext> or the server's
+ * host, port, database (database.postgresql.database), schema (<database_prefix><name>)
+ * and user from config. Never a password. An unknown backend is MDM_ENOTFOUND. */
+int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char *backend,
+                         const char *name);
+
 /* Writes `data` to `path` atomically: a temp file beside it, write, fsync, rename over
  * `path`, fsync of the directory. On failure `path` is untouched and no temp file is
  * left behind (unless the process dies, see catalog_commit). */

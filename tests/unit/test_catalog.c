@@ -393,6 +393,41 @@ static void test_commit_load_exists(void **state)
     dataset_info_free(from_json);
 }
 
+static void test_database_for(void **state)
+{
+    fixture *f = *state;
+    dataset_database db = {0};
+    assert_int_equal(catalog_database_for(&db, f->cfg, "sqlite", "Titanic"), 0);
+    assert_string_equal(db.backend, "sqlite");
+    char expected[600];
+    snprintf(expected, sizeof expected, "%s/titanic/titanic.sqlite",
+             mdm_config_path(f->cfg, "datasets_path"));
+    assert_string_equal(db.path, expected);
+    assert_null(db.host);
+    assert_int_equal(mdm_config_set(f->cfg, "database.postgresql.user", "analyst"), 0);
+    assert_int_equal(mdm_config_set(f->cfg, "database.postgresql.password", "hunter2"), 0);
+    assert_int_equal(catalog_database_for(&db, f->cfg, "postgres", "titanic"), 0);
+    assert_string_equal(db.backend, "postgresql");
+    assert_null(db.path);
+    assert_string_equal(db.host, "localhost");
+    assert_int_equal(db.port, 5432);
+    assert_string_equal(db.database, "mdm");
+    assert_string_equal(db.schema, "mdm_titanic");
+    assert_string_equal(db.user, "analyst");
+    assert_int_equal(catalog_database_for(&db, f->cfg, "duckdb", "titanic"), 0);
+    assert_string_equal(db.backend, "duckdb");
+    assert_non_null(strstr(db.path, "/titanic/titanic.duckdb"));
+    assert_null(db.schema);
+    assert_int_equal(catalog_database_for(&db, f->cfg, "oracle", "titanic"), MDM_ENOTFOUND);
+    dataset_info *info;
+    assert_int_equal(dataset_info_new(&info), 0);
+    info->database = db;
+    char *yaml = as_yaml(info);
+    assert_null(strstr(yaml, "hunter2"));
+    free(yaml);
+    dataset_info_free(info);
+}
+
 /* ---------------------------------------------------------------- crash simulation */
 
 typedef struct fault_plan {
@@ -769,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_yaml_tree_edges),
         cmocka_unit_test_setup_teardown(test_commit_load_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_for, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_crash_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_skips_corrupt_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_many, setup, teardown),
