@@ -12,7 +12,7 @@
 
 /* Valid UTF-8 as is; otherwise each invalid byte becomes U+FFFD so that the document
  * stays valid (text that reaches mdm is UTF-8, so this is a guard, not a path). */
-static size_t utf8_sequence(const unsigned char *s, size_t len)
+size_t stats_utf8_sequence(const unsigned char *s, size_t len)
 {
     unsigned char c = s[0];
     if (c < 0x80)
@@ -51,7 +51,7 @@ static char *utf8_sanitize(const char *p, size_t len, size_t *out_len)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence((const unsigned char *)p + i, len - i);
+        size_t n = stats_utf8_sequence((const unsigned char *)p + i, len - i);
         if (n) {
             memcpy(out + o, p + i, n);
             o += n;
@@ -78,6 +78,24 @@ static json_t *text_json(const char *p, size_t len)
         return NULL;
     j = json_stringn(clean, n);
     free(clean);
+    return j;
+}
+
+/* Object keys: JSON readers such as jansson refuse NUL in a key, so NUL shows as U+2400
+ * (␀) there; the exact value stays in top_values. */
+static json_t *key_json(const char *p, size_t len)
+{
+    if (!memchr(p, '\0', len))
+        return text_json(p, len);
+    strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\0')
+            strbuf_append(&sb, "\xE2\x90\x80");
+        else
+            strbuf_append_char(&sb, p[i]);
+    }
+    json_t *j = sb.oom ? NULL : text_json(sb.data, sb.len);
+    strbuf_free(&sb);
     return j;
 }
 
@@ -158,6 +176,19 @@ static void put(json_t *obj, const char *key, json_t *value, bool *bad)
         *bad = true;
 }
 
+/* Keys that come from names (columns, tables): sanitised like value_counts keys, so an
+ * odd name can never make the document fail. */
+static void put_name(json_t *obj, const char *name, json_t *value, bool *bad)
+{
+    json_t *key = key_json(name, strlen(name));
+    if (!key || !value ||
+        json_object_setn_new(obj, json_string_value(key), json_string_length(key), value))
+        *bad = true;
+    if (!key)
+        json_decref(value);
+    json_decref(key);
+}
+
 static void put_top_values(json_t *col, const stats_column *c, bool full, bool *bad)
 {
     json_t *list = json_array(), *unique = json_array(), *counts = json_object();
@@ -188,7 +219,7 @@ static void put_top_values(json_t *col, const stats_column *c, bool full, bool *
             put(item, "length", count_json(t->value.full_len), bad);
         if (json_array_append_new(list, item) || json_array_append_new(unique, text_json(text, sb.len)))
             *bad = true;
-        json_t *key = text_json(text, sb.len); /* a valid UTF-8 form of the key */
+        json_t *key = key_json(text, sb.len);
         if (!key || json_object_setn_new(counts, json_string_value(key), json_string_length(key),
                                          count_json(t->count)))
             *bad = true;
@@ -287,7 +318,7 @@ static json_t *missing_json(const stats_result *r, bool *bad)
         }
         put(e, "count", count_json(c->null_count), bad);
         put(e, "percentage", real_json(c->null_ratio * 100.0), bad);
-        put(cols, c->name, e, bad);
+        put_name(cols, c->name, e, bad);
     }
     put(m, "columns_with_missing", cols, bad);
     put(m, "rows_with_missing", count_json(r->rows_with_missing), bad);
@@ -309,12 +340,12 @@ static json_t *correlations_json(const stats_result *r, bool *bad)
     size_t k = r->ncorr;
     for (size_t a = 0; a < k; a++) {
         const char *na = r->columns[r->corr_columns[a]].name;
-        if (json_array_append_new(names, json_string(na)))
+        if (json_array_append_new(names, key_json(na, strlen(na))))
             *bad = true;
         json_t *row = json_object();
         for (size_t b = 0; row && b < k; b++)
-            put(row, r->columns[r->corr_columns[b]].name, real_json(r->corr[a * k + b]), bad);
-        put(matrix, na, row, bad);
+            put_name(row, r->columns[r->corr_columns[b]].name, real_json(r->corr[a * k + b]), bad);
+        put_name(matrix, na, row, bad);
         for (size_t b = a + 1; b < k; b++) {
             double v = r->corr[a * k + b];
             if (!(fabs(v) > r->high_correlation))
@@ -324,8 +355,8 @@ static json_t *correlations_json(const stats_result *r, bool *bad)
                 *bad = true;
                 continue;
             }
-            put(pair, "column1", json_string(na), bad);
-            put(pair, "column2", json_string(r->columns[r->corr_columns[b]].name), bad);
+            put(pair, "column1", key_json(na, strlen(na)), bad);
+            put(pair, "column2", key_json(r->columns[r->corr_columns[b]].name, strlen(r->columns[r->corr_columns[b]].name)), bad);
             put(pair, "correlation", real_json(v), bad);
             put(pair, "pairs", count_json(r->corr_pairs[a * k + b]), bad);
             if (json_array_append_new(high, pair))
@@ -370,11 +401,11 @@ static json_t *table_json(const char *table, const stats_result *r, bool *bad)
         return NULL;
     }
     if (table)
-        put(t, "table_name", json_string(table), bad);
+        put(t, "table_name", key_json(table, strlen(table)), bad);
     put(t, "row_count", count_json(r->rows), bad);
     put(t, "column_count", count_json(r->ncols), bad);
     for (size_t i = 0; i < r->ncols; i++)
-        put(cols, r->columns[i].name, column_json(r, &r->columns[i], bad), bad);
+        put_name(cols, r->columns[i].name, column_json(r, &r->columns[i], bad), bad);
     put(t, "columns", cols, bad);
     put(t, "missing_values", missing_json(r, bad), bad);
     put(t, "completeness", real_json(r->completeness), bad);
@@ -426,7 +457,7 @@ int stats_export_json(json_t **out, const stats_document *doc)
         stats_timestamp_iso(now, sizeof now, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
         computed_at = now;
     }
-    put(root, "dataset_name", json_string(doc->dataset_name ? doc->dataset_name : ""), &bad);
+    put(root, "dataset_name", key_json(doc->dataset_name ? doc->dataset_name : "", doc->dataset_name ? strlen(doc->dataset_name) : 0), &bad);
     put(root, "computed_at", json_string(computed_at), &bad);
     put(root, "mode", json_string(doc->full ? "full" : "basic"), &bad);
     uint64_t rows = 0, columns = 0, missing = 0;
@@ -434,7 +465,7 @@ int stats_export_json(json_t **out, const stats_document *doc)
     for (size_t i = 0; i < doc->ntables; i++) {
         const stats_table_entry *e = &doc->tables[i];
         const char *kind = e->kind ? e->kind : e->table;
-        put(tables, kind ? kind : "", table_json(e->table, e->result, &bad), &bad);
+        put_name(tables, kind ? kind : "", table_json(e->table, e->result, &bad), &bad);
         rows += e->result->rows;
         columns += e->result->ncols;
         missing += e->result->missing_cells;

@@ -48,6 +48,8 @@ int stats_export_file(const char *path, const stats_document *doc);
 
 /* Appends a value's text form, as in CSV cells and value_counts keys. */
 void stats_scalar_append(strbuf *sb, const stats_scalar *v);
+/* Length of the valid UTF-8 character at s (1..4), or 0 when the bytes are not one. */
+size_t stats_utf8_sequence(const unsigned char *s, size_t len);
 /* "YYYY-MM-DDTHH:MM:SS[.ffffff]" into buf (>= 40 bytes). */
 void stats_timestamp_iso(char *buf, size_t size, int64_t micros);
 

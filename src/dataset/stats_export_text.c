@@ -175,19 +175,39 @@ static void csv_double(strbuf *sb, bool present, double v)
         strbuf_appendf(sb, "%.17g", v);
 }
 
+/* The CSV is one C string: a NUL byte in a text value shows as U+2400 (␀), and bytes
+ * that are not UTF-8 as U+FFFD, as the JSON form does. */
+static void csv_clean(strbuf *out, const char *p, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = stats_utf8_sequence((const unsigned char *)p + i, len - i);
+        if (n == 1 && p[i] == '\0') {
+            strbuf_append(out, "\xE2\x90\x80");
+        } else if (n) {
+            strbuf_append_len(out, p + i, n);
+        } else {
+            strbuf_append(out, "\xEF\xBF\xBD");
+            n = 1;
+        }
+        i += n;
+    }
+}
+
 static void csv_scalar(strbuf *sb, bool present, const stats_scalar *v)
 {
     strbuf_append_char(sb, ',');
     if (!present)
         return;
-    strbuf cell = STRBUF_INIT;
-    stats_scalar_append(&cell, v);
-    if (cell.oom)
+    strbuf raw = STRBUF_INIT, cell = STRBUF_INIT;
+    stats_scalar_append(&raw, v);
+    csv_clean(&cell, raw.data ? raw.data : "", raw.len);
+    if (raw.oom || cell.oom)
         sb->oom = true;
     if (cell.len == 0) /* an empty string, told apart from an empty (absent) cell */
         strbuf_append(sb, "\"\"");
     else
         csv_cell(sb, cell.data, cell.len);
+    strbuf_free(&raw);
     strbuf_free(&cell);
 }
 

@@ -734,6 +734,40 @@ static void text_edge_cases(void **state)
     assert_int_equal(c->top[0].count, 2);
     stats_result_free(r);
     table_free(t);
+
+    /* A NUL byte and bytes that are not UTF-8 (possible through the C API) keep every
+     * form valid: JSON escapes NUL and replaces bad bytes with U+FFFD, CSV shows NUL as ␀. */
+    stats *s = NULL;
+    mdm_batch *b = NULL;
+    assert_int_equal(stats_new(&s, f, 1, true), 0);
+    assert_int_equal(mdm_batch_new(&b, f, 1, 4), 0);
+    size_t row;
+    assert_int_equal(mdm_batch_add_row(b, &row), 0);
+    assert_int_equal(mdm_batch_set_text(b, 0, row, "a\0b", 3), 0);
+    assert_int_equal(mdm_batch_add_row(b, &row), 0);
+    assert_int_equal(mdm_batch_set_text(b, 0, row, "\xff\xfe", 2), 0);
+    assert_int_equal(stats_add_batch(s, b), 0);
+    assert_int_equal(stats_finish(s, &r), 0);
+    assert_int_equal(r->columns[0].min.text_len, 3);
+    stats_table_entry e = {"data", "data", r};
+    stats_document doc = {"odd", NULL, true, &e, 1};
+    char *text = NULL;
+    assert_int_equal(stats_export_json_text(&text, &doc), 0);
+    json_error_t err;
+    json_t *root = json_loads(text, JSON_ALLOW_NUL, &err);
+    assert_non_null(root);
+    json_decref(root);
+    free(text);
+    assert_int_equal(stats_export_yaml_text(&text, &doc), 0);
+    assert_non_null(strstr(text, "\"a\\0b\""));
+    free(text);
+    assert_int_equal(stats_export_csv_text(&text, &doc), 0);
+    assert_non_null(strstr(text, "a\xE2\x90\x80" "b"));
+    assert_non_null(strstr(text, "\xEF\xBF\xBD\xEF\xBF\xBD"));
+    free(text);
+    stats_result_free(r);
+    stats_free(s);
+    mdm_batch_free(b);
 }
 
 /* Many distinct texts: approximate distinct within 2%, space-saving top values find the
