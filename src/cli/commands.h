@@ -5,5 +5,7 @@
 int cli_version(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_config(int argc, char **argv);
+int cli_dataset(int argc, char **argv);
+int cli_dataset_register(int argc, char **argv);
 
 #endif

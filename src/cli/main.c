@@ -16,7 +16,8 @@ static void usage(FILE *f)
           "Commands:\n"
           "  version    Show the mdm version.\n"
           "  info       Show configuration, storage backends and system information.\n"
-          "  config     Show and change the configuration.\n",
+          "  config     Show and change the configuration.\n"
+          "  dataset    Register datasets and work with them.\n",
           f);
 }
 
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
         return cli_info(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return cli_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "dataset") == 0)
+        return cli_dataset(argc - 1, argv + 1);
     fprintf(stderr, "Error: No such command '%s'. Try 'mdm --help'.\n", cmd);
     return 2;
 }
