@@ -211,12 +211,10 @@ static const uint64_t pow5[28] = {
 
 static int bit_length(u128 v)
 {
-    int n = 0;
-    while (v) {
-        v >>= 1;
-        n++;
-    }
-    return n;
+    uint64_t hi = (uint64_t)(v >> 64), lo = (uint64_t)v;
+    if (hi)
+        return 128 - __builtin_clzll(hi);
+    return lo ? 64 - __builtin_clzll(lo) : 0;
 }
 
 /* *cmp = sign(a x 2^ea - b x 10^sb); false when the numbers do not fit. */
@@ -265,6 +263,49 @@ static int reads_back_exact(uint64_t m, int e, bool lower_half_narrow, uint64_t 
     return (lo < 0 || (lo == 0 && even)) && (hi > 0 || (hi == 0 && even));
 }
 
+/* The double as m x 2^e (m < 2^53) and whether the interval below it is half as wide
+ * (a power of two above the smallest exponent). */
+static void double_parts(double ad, uint64_t *m, int *e, bool *narrow)
+{
+    uint64_t bits;
+    memcpy(&bits, &ad, sizeof bits);
+    int exp_field = (int)(bits >> 52);
+    *m = bits & ((1ULL << 52) - 1);
+    *e = -1074;
+    if (exp_field) {
+        *m |= 1ULL << 52;
+        *e = exp_field - 1075;
+    }
+    *narrow = *m == (1ULL << 52) && exp_field > 1;
+}
+
+/* The double nearest q x 10^sq, without strtod: an extended-precision estimate (q and
+ * 10^|sq| <= 10^27 are exact in long double), checked and if need be corrected by one
+ * step with the exact comparison. False when out of its range. */
+static bool decimal_to_double(double *out, uint64_t q, int64_t sq)
+{
+    if (sq > 27 || sq < -27 || q == 0)
+        return false;
+    long double p = ldexpl((long double)pow5[sq < 0 ? -sq : sq], (int)(sq < 0 ? -sq : sq));
+    long double x = sq >= 0 ? (long double)q * p : (long double)q / p;
+    double c = (double)x;
+    for (int step = 0; step < 3; step++) {
+        double cand = step == 0 ? c : step == 1 ? nextafter(c, 0.0) : nextafter(c, INFINITY);
+        uint64_t m;
+        int e;
+        bool narrow;
+        double_parts(cand, &m, &e, &narrow);
+        int r = reads_back_exact(m, e, narrow, q, sq);
+        if (r < 0)
+            return false;
+        if (r) {
+            *out = cand;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* True when the shortest decimal that reads back as strtod(text) has the value written:
  *  (a) no other n-digit decimal nearer the double reads back as it (shortest-form
  *      printers choose the nearest of several; printf's rounding may lie outside the
@@ -278,23 +319,19 @@ static bool float_round_trips(const num_scan *n, const char *s, size_t len, doub
 {
     if (n->ndigits > 17)
         return false; /* the shortest form of a double never has more than 17 digits */
-    double d = strtod_n(s, len);
-    if (!isfinite(d) || d == 0)
-        return false; /* overflow, or underflow of non-zero digits */
-    double ad = fabs(d);
     char want[24];
     sig_digits(n, want);
-    uint64_t bits;
-    memcpy(&bits, &ad, sizeof bits);
-    int exp_field = (int)(bits >> 52);
-    uint64_t m = bits & ((1ULL << 52) - 1);
-    int e = -1074;
-    if (exp_field) {
-        m |= 1ULL << 52;
-        e = exp_field - 1075;
-    }
-    bool narrow = m == (1ULL << 52) && exp_field > 1;
     uint64_t dig = digits_u64(want, n->ndigits);
+    double ad;
+    if (!decimal_to_double(&ad, dig, n->scale))
+        ad = fabs(strtod_n(s, len));
+    if (!isfinite(ad) || ad == 0)
+        return false; /* overflow, or underflow of non-zero digits */
+    double d = n->neg ? -ad : ad;
+    uint64_t m;
+    int e;
+    bool narrow;
+    double_parts(ad, &m, &e, &narrow);
 
     /* (a): (2D - 1)/2 x 10^s < d < (2D + 1)/2 x 10^s; a tie goes to printf */
     int below, above;
@@ -440,7 +477,9 @@ static bool scan_float64(const num_scan *n, const char *s, size_t len, double *o
         return true;
     }
     if (n->ndigits <= 15 && top >= -300 && top <= 300) {
-        *out = strtod_n(s, len); /* DBL_DIG: always round-trips in the normal range */
+        /* DBL_DIG: always round-trips in the normal range */
+        double ad;
+        *out = decimal_to_double(&ad, n->mant, n->scale) ? (n->neg ? -ad : ad) : strtod_n(s, len);
         return true;
     }
     return float_round_trips(n, s, len, out);
