@@ -159,6 +159,9 @@ static json_t *resolve_float(const char *text)
 /* The typed value of a plain scalar, or NULL when it is a string. */
 static json_t *resolve_plain(const char *s)
 {
+    /* Most scalars are names: only these first characters can start a typed value. */
+    if (*s && !strchr("~nNtTfFyYoO0123456789+-.", *s))
+        return NULL;
     if (is_one_of(s, null_words))
         return json_null();
     if (is_one_of(s, true_words))
@@ -204,137 +207,256 @@ static bool needs_quotes(const char *s, size_t len)
 
 /* ------------------------------------------------------------ parse */
 
+/* Parsing works on libyaml's events (its document API costs a third more: it copies
+ * every node and tag before we copy them again). Aliases share the anchored value
+ * (json_incref); the node bound counts them expanded, so nothing built from the tree
+ * later (a deep copy, the emitter) can blow up. */
+
+typedef struct anchor {
+    char *name;
+    json_t *value;
+    size_t nodes; /* nodes in the value, aliases expanded */
+} anchor;
+
+typedef struct frame {
+    json_t *container;
+    char *key;          /* mappings: the key waiting for its value */
+    size_t key_len;
+    char *anchor;       /* registered when the container ends */
+    size_t nodes_at_start;
+} frame;
+
 typedef struct tree_builder {
-    yaml_document_t *doc;
     const char *origin;
+    frame stack[YAML_MAX_DEPTH + 1];
+    size_t depth;
+    anchor *anchors;
+    size_t nanchors;
     size_t nodes;
+    json_t *root;
 } tree_builder;
 
-static int build_node(json_t **out, tree_builder *b, yaml_node_t *node, int depth);
-
-static int scalar_value(json_t **out, tree_builder *b, yaml_node_t *node)
+static int builder_error(const tree_builder *b, const yaml_event_t *ev, const char *problem)
 {
-    const char *text = (const char *)node->data.scalar.value;
-    size_t len = node->data.scalar.length;
-    const char *tag = node->tag ? (const char *)node->tag : YAML_STR_TAG;
-    bool plain = node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    bool typed_tag = strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0 ||
-                     strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0;
+    return mdm_error_set(MDM_EINVALID, "%s line %zu: %s", b->origin, ev->start_mark.line + 1,
+                         problem);
+}
+
+static int count_nodes(tree_builder *b, const yaml_event_t *ev, size_t n)
+{
+    b->nodes += n;
+    if (b->nodes > YAML_MAX_NODES)
+        return mdm_error_set(MDM_EINVALID, "%s line %zu: more than %d nodes (alias expansion?)",
+                             b->origin, ev->start_mark.line + 1, YAML_MAX_NODES);
+    return 0;
+}
+
+static int add_anchor(tree_builder *b, const char *name, json_t *value, size_t nodes)
+{
+    anchor *grown = realloc(b->anchors, (b->nanchors + 1) * sizeof *grown);
+    if (!grown)
+        return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
+    b->anchors = grown;
+    /* A later anchor of the same name shadows the earlier one (YAML allows redefining). */
+    anchor *a = &grown[b->nanchors];
+    if (!(a->name = strdup(name)))
+        return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
+    a->value = json_incref(value);
+    a->nodes = nodes;
+    b->nanchors++;
+    return 0;
+}
+
+static const anchor *find_anchor(const tree_builder *b, const char *name)
+{
+    for (size_t i = b->nanchors; i-- > 0;)
+        if (strcmp(b->anchors[i].name, name) == 0)
+            return &b->anchors[i];
+    return NULL;
+}
+
+/* Hands a finished value (reference stolen) to the current container, or makes it the
+ * root. Scalars in key position become the pending key. */
+static int attach(tree_builder *b, const yaml_event_t *ev, json_t *value, bool is_scalar,
+                  const char *text, size_t len)
+{
+    if (b->depth == 0) {
+        b->root = value;
+        return 0;
+    }
+    frame *top = &b->stack[b->depth - 1];
+    if (json_is_array(top->container)) {
+        if (json_array_append_new(top->container, value) != 0)
+            return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
+        return 0;
+    }
+    if (!top->key) {
+        json_decref(value);
+        if (!is_scalar)
+            return builder_error(b, ev, "mapping keys must be scalars");
+        if (!(top->key = malloc(len + 1)))
+            return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
+        memcpy(top->key, text, len);
+        top->key[len] = '\0';
+        top->key_len = len;
+        return 0;
+    }
+    int rc = json_object_setn_new(top->container, top->key, top->key_len, value);
+    free(top->key);
+    top->key = NULL;
+    return rc ? builder_error(b, ev, "bad mapping key") : 0;
+}
+
+static int on_scalar(tree_builder *b, const yaml_event_t *ev)
+{
+    const char *text = (const char *)ev->data.scalar.value;
+    size_t len = ev->data.scalar.length;
+    const char *tag = (const char *)ev->data.scalar.tag;
+    bool typed_tag = tag && (strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+                             strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0);
+    bool plain = !tag && ev->data.scalar.plain_implicit &&
+                 ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    int rc = count_nodes(b, ev, 1);
+    if (rc)
+        return rc;
     json_t *v = NULL;
-    if (((plain && strcmp(tag, YAML_STR_TAG) == 0) || typed_tag) && len == strlen(text))
+    if ((plain || typed_tag) && len == strlen(text))
         v = resolve_plain(text);
     if (!v)
         v = json_stringn(text, len);
     if (!v)
-        return mdm_error_set(MDM_EINVALID, "%s line %zu: a scalar is not valid UTF-8", b->origin,
-                             node->start_mark.line + 1);
-    *out = v;
+        return builder_error(b, ev, "a scalar is not valid UTF-8");
+    if (ev->data.scalar.anchor && (rc = add_anchor(b, (const char *)ev->data.scalar.anchor, v, 1)))
+        return rc;
+    return attach(b, ev, v, true, text, len);
+}
+
+static int on_alias(tree_builder *b, const yaml_event_t *ev)
+{
+    const anchor *a = find_anchor(b, (const char *)ev->data.alias.anchor);
+    if (!a)
+        return builder_error(b, ev, "alias to an unknown or unfinished anchor");
+    int rc = count_nodes(b, ev, a->nodes);
+    if (rc)
+        return rc;
+    bool is_scalar = !json_is_object(a->value) && !json_is_array(a->value);
+    const char *text = json_is_string(a->value) ? json_string_value(a->value) : "";
+    size_t len = json_is_string(a->value) ? json_string_length(a->value) : 0;
+    if (is_scalar && !json_is_string(a->value) && b->depth &&
+        json_is_object(b->stack[b->depth - 1].container) && !b->stack[b->depth - 1].key)
+        return builder_error(b, ev, "mapping keys must be strings");
+    return attach(b, ev, json_incref(a->value), is_scalar, text, len);
+}
+
+static int on_start(tree_builder *b, const yaml_event_t *ev, bool mapping)
+{
+    if (b->depth >= YAML_MAX_DEPTH)
+        return builder_error(b, ev, "nested too deeply");
+    int rc = count_nodes(b, ev, 1);
+    if (rc)
+        return rc;
+    json_t *container = mapping ? json_object() : json_array();
+    const yaml_char_t *anchor_name =
+        mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+    frame *f = &b->stack[b->depth];
+    memset(f, 0, sizeof *f);
+    if (!container || (anchor_name && !(f->anchor = strdup((const char *)anchor_name)))) {
+        json_decref(container);
+        return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
+    }
+    f->container = container;
+    f->nodes_at_start = b->nodes;
+    b->depth++;
     return 0;
 }
 
-static int build_mapping(json_t **out, tree_builder *b, yaml_node_t *node, int depth)
+static int on_end(tree_builder *b, const yaml_event_t *ev)
 {
-    json_t *obj = json_object();
-    if (!obj)
-        return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
+    frame f = b->stack[--b->depth];
+    free(f.key); /* a dangling key cannot happen in valid YAML; libyaml checks */
     int rc = 0;
-    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
-         pair < node->data.mapping.pairs.top; pair++) {
-        yaml_node_t *key = yaml_document_get_node(b->doc, pair->key);
-        yaml_node_t *value = yaml_document_get_node(b->doc, pair->value);
-        if (!key || !value || key->type != YAML_SCALAR_NODE) {
-            rc = mdm_error_set(MDM_EINVALID, "%s line %zu: mapping keys must be scalars",
-                               b->origin, (key ? key->start_mark.line : node->start_mark.line) + 1);
-            goto cleanup;
-        }
-        json_t *child = NULL;
-        rc = build_node(&child, b, value, depth + 1);
-        if (rc)
-            goto cleanup;
-        if (json_object_setn_new(obj, (const char *)key->data.scalar.value,
-                                 key->data.scalar.length, child) != 0) {
-            rc = mdm_error_set(MDM_EINVALID, "%s line %zu: bad mapping key", b->origin,
-                               key->start_mark.line + 1);
-            goto cleanup;
-        }
+    if (f.anchor)
+        rc = add_anchor(b, f.anchor, f.container, b->nodes - f.nodes_at_start + 1);
+    free(f.anchor);
+    if (rc) {
+        json_decref(f.container);
+        return rc;
     }
-    *out = obj;
-    return 0;
-cleanup:
-    json_decref(obj);
-    return rc;
+    return attach(b, ev, f.container, false, NULL, 0);
 }
 
-static int build_sequence(json_t **out, tree_builder *b, yaml_node_t *node, int depth)
+static void builder_free(tree_builder *b)
 {
-    json_t *arr = json_array();
-    if (!arr)
-        return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
-    for (yaml_node_item_t *item = node->data.sequence.items.start;
-         item < node->data.sequence.items.top; item++) {
-        yaml_node_t *child_node = yaml_document_get_node(b->doc, *item);
-        json_t *child = NULL;
-        int rc = child_node ? build_node(&child, b, child_node, depth + 1)
-                            : mdm_error_set(MDM_EINVALID, "%s: dangling sequence item", b->origin);
-        if (rc || json_array_append_new(arr, child) != 0) {
-            json_decref(arr);
-            return rc ? rc : mdm_error_set(MDM_ENOMEM, "out of memory reading %s", b->origin);
-        }
+    while (b->depth) {
+        frame *f = &b->stack[--b->depth];
+        json_decref(f->container);
+        free(f->key);
+        free(f->anchor);
     }
-    *out = arr;
-    return 0;
-}
-
-static int build_node(json_t **out, tree_builder *b, yaml_node_t *node, int depth)
-{
-    if (depth > YAML_MAX_DEPTH)
-        return mdm_error_set(MDM_EINVALID, "%s line %zu: nested deeper than %d levels", b->origin,
-                             node->start_mark.line + 1, YAML_MAX_DEPTH);
-    if (++b->nodes > YAML_MAX_NODES)
-        return mdm_error_set(MDM_EINVALID, "%s: more than %d nodes (alias expansion?)", b->origin,
-                             YAML_MAX_NODES);
-    switch (node->type) {
-    case YAML_SCALAR_NODE:
-        return scalar_value(out, b, node);
-    case YAML_MAPPING_NODE:
-        return build_mapping(out, b, node, depth);
-    case YAML_SEQUENCE_NODE:
-        return build_sequence(out, b, node, depth);
-    default:
-        return mdm_error_set(MDM_EINVALID, "%s line %zu: unexpected node", b->origin,
-                             node->start_mark.line + 1);
+    for (size_t i = 0; i < b->nanchors; i++) {
+        free(b->anchors[i].name);
+        json_decref(b->anchors[i].value);
     }
+    free(b->anchors);
+    json_decref(b->root);
 }
 
 int yaml_tree_parse(json_t **out, const char *text, size_t len, const char *origin)
 {
     *out = NULL;
     yaml_parser_t parser;
-    yaml_document_t doc;
-    bool have_doc = false;
-    int rc = 0;
     if (!yaml_parser_initialize(&parser))
         return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", origin);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = mdm_error_set(MDM_EINVALID, "%s line %zu column %zu: %s%s%s", origin,
-                           parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                           parser.problem ? parser.problem : "invalid YAML",
-                           parser.context ? " " : "", parser.context ? parser.context : "");
-        goto cleanup;
+    tree_builder b = {.origin = origin};
+    int rc = 0;
+    bool in_document = false, done = false;
+    while (!rc && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = mdm_error_set(MDM_EINVALID, "%s line %zu column %zu: %s%s%s", origin,
+                               parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                               parser.problem ? parser.problem : "invalid YAML",
+                               parser.context ? " " : "", parser.context ? parser.context : "");
+            break;
+        }
+        switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT:
+            in_document = true;
+            break;
+        case YAML_DOCUMENT_END_EVENT:
+            done = true; /* the first document only, as yaml.safe_load would insist */
+            break;
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_SCALAR_EVENT:
+            rc = on_scalar(&b, &ev);
+            break;
+        case YAML_ALIAS_EVENT:
+            rc = on_alias(&b, &ev);
+            break;
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+            rc = on_start(&b, &ev, ev.type == YAML_MAPPING_START_EVENT);
+            break;
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT:
+            rc = on_end(&b, &ev);
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
     }
-    have_doc = true;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root) {
-        rc = mdm_error_set(MDM_EINVALID, "%s: empty document", origin);
-        goto cleanup;
-    }
-    tree_builder b = {.doc = &doc, .origin = origin};
-    rc = build_node(out, &b, root, 0);
-cleanup:
-    if (have_doc)
-        yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
+    if (!rc && (!in_document || !b.root))
+        rc = mdm_error_set(MDM_EINVALID, "%s: empty document", origin);
+    if (!rc) {
+        *out = b.root;
+        b.root = NULL;
+    }
+    builder_free(&b);
     return rc;
 }
 

@@ -310,7 +310,8 @@ static void test_yaml_tree_edges(void **state)
     (void)state;
     json_t *tree;
     const char *text = "a: &x [1, 2]\nb: *x\nc: 0o17\nd: 017\ne: 0x1f\nf: 1_000\ng: +.5\n"
-                       "h: 1.5e+3\ni: Yes\nj: ~\nk: !!str 12\nl: '12'\nm: 99999999999999999999\n";
+                       "h: 1.5e+3\ni: Yes\nj: ~\nk: !!str 12\nl: '12'\nm: 99999999999999999999\n"
+                       "n: &s hello\n? *s\n: world\no: !!int '7'\n";
     assert_int_equal(yaml_tree_parse(&tree, text, strlen(text), "t.yaml"), 0);
     assert_int_equal(json_array_size(json_object_get(tree, "b")), 2);
     assert_true(json_is_string(json_object_get(tree, "c"))); /* YAML 1.2 octal: a string in 1.1 */
@@ -323,6 +324,9 @@ static void test_yaml_tree_edges(void **state)
     assert_true(json_is_null(json_object_get(tree, "j")));
     assert_true(json_is_string(json_object_get(tree, "l")));
     assert_true(json_is_string(json_object_get(tree, "m"))); /* beyond int64: kept as text */
+    assert_string_equal(json_string_value(json_object_get(tree, "hello")), "world");
+    assert_int_equal(json_integer_value(json_object_get(tree, "o")), 7);
+    assert_true(json_is_string(json_object_get(tree, "k")));
     json_decref(tree);
 
     /* Errors name the origin and the line. */
@@ -340,6 +344,12 @@ static void test_yaml_tree_edges(void **state)
                  i - 1, i - 1, i - 1, i - 1);
     }
     assert_int_equal(yaml_tree_parse(&tree, bomb, strlen(bomb), "bomb.yaml"), MDM_EINVALID);
+    assert_non_null(strstr(mdm_error_last()->message, "alias expansion"));
+    const char *early = "a: *nope\n";
+    assert_int_equal(yaml_tree_parse(&tree, early, strlen(early), "alias.yaml"), MDM_EINVALID);
+    const char *self = "a: &r [1, *r]\n";
+    assert_int_equal(yaml_tree_parse(&tree, self, strlen(self), "self.yaml"), MDM_EINVALID);
+    assert_non_null(strstr(mdm_error_last()->message, "self.yaml line 1: alias to an unknown"));
     /* Random bytes never crash the parser. */
     static const char alphabet[] = "ab:-[]{}&*!|>'\"#\n \t\x01" "\xc3\xa9\xff" "123";
     srand(42);
