@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -654,6 +655,68 @@ static void header_many_columns(void **state)
     free(f);
 }
 
+static uint64_t fuzz_state = 0x2545F4914F6CDD1DULL;
+
+static uint64_t fuzz(void)
+{
+    fuzz_state ^= fuzz_state << 13;
+    fuzz_state ^= fuzz_state >> 7;
+    fuzz_state ^= fuzz_state << 17;
+    return fuzz_state;
+}
+
+/* Random bytes as header fields: always usable, distinct names; random digit strings:
+ * io_parse_int64 agrees with strtoll on canonical ones. */
+static void random_headers_and_integers(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "aA.1 \t\xff\xc3\xa9\x80\xe6\x97\xa5\x00\x01\"";
+    for (int round = 0; round < 2000; round++) {
+        size_t n = 1 + fuzz() % 6;
+        char raw[6][90];
+        io_field f[6];
+        for (size_t i = 0; i < n; i++) {
+            size_t len = fuzz() % 5 == 0 ? fuzz() % 90 : fuzz() % 4;
+            for (size_t k = 0; k < len; k++)
+                raw[i][k] = alphabet[fuzz() % (sizeof alphabet - 1)];
+            f[i] = (io_field){raw[i], len, false};
+        }
+        io_header h;
+        assert_int_equal(io_header_from_fields(&h, f, n), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(mdm_ident_check(h.names[i]), 0);
+            for (size_t j = 0; j < i; j++)
+                assert_true(strcasecmp(h.names[i], h.names[j]) != 0);
+        }
+        io_header_free(&h);
+    }
+    for (int round = 0; round < 100000; round++) {
+        char buf[32];
+        size_t len = 0;
+        if (fuzz() % 2)
+            buf[len++] = '-';
+        size_t ndig = 1 + fuzz() % 21;
+        for (size_t k = 0; k < ndig; k++)
+            buf[len++] = (char)('0' + fuzz() % 10);
+        buf[len] = '\0';
+        const char *digits = buf + (buf[0] == '-');
+        bool canonical = (digits[0] != '0' || ndig == 1) && strcmp(buf, "-0") != 0;
+        errno = 0;
+        long long ref = strtoll(buf, NULL, 10);
+        bool fits = errno == 0;
+        int64_t v;
+        bool ok = io_parse_int64(&v, buf, len);
+        assert_int_equal(ok, canonical && fits);
+        if (ok)
+            assert_true(v == ref);
+        int64_t v2 = 0;
+        unsigned kinds = io_number_kinds(buf, len, &v2);
+        assert_int_equal((kinds & IO_NUM_INT64) != 0, ok);
+        if (ok)
+            assert_true(v2 == ref);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +732,7 @@ int main(void)
         cmocka_unit_test(ragged_records),
         cmocka_unit_test(header_names),
         cmocka_unit_test(header_many_columns),
+        cmocka_unit_test(random_headers_and_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
