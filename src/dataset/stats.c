@@ -25,7 +25,7 @@ void stats_options_default(stats_options *opts)
         .top_value_max_bytes = 1024,
         .quantile_exact_cap = 100000,
         .tdigest_compression = 200.0,
-        .memory_budget = (size_t)256 << 20,
+        .memory_budget = (size_t)64 << 20,
         .duplicate_memory = (size_t)64 << 20,
         .max_correlation_columns = 200,
         .high_correlation = 0.8,
@@ -248,7 +248,7 @@ static int distinct_add(stats *s, column_state *c, const uint8_t *nulls, size_t 
                 sketch_hll_add(&c->hll, h[r]);
     /* Numbers and dates keep top values only while they look categorical. */
     if (c->topk_active && c->type != MDM_TYPE_TEXT &&
-        (!c->set_active || c->set.count > s->opts.topk_counters)) {
+        (!c->set_active || c->set.count > s->topk_counters)) {
         sketch_topk_free(&c->topk);
         c->topk_active = false;
     }
@@ -305,7 +305,7 @@ static int add_int64(stats *s, column_state *c, const int64_t *v, const uint8_t 
     if (!rc && s->full) {
         for (size_t r = 0; r < n && !rc; r++)
             if (!nulls[r])
-                rc = quantiles_add(&c->q, (double)v[r], v[r], s->opts.tdigest_compression);
+                rc = quantiles_add(&c->q, (double)v[r], v[r], s->compression);
     }
     if (!rc && c->corr_index >= 0) {
         double *cv = corr_values(&s->corr, (size_t)c->corr_index);
@@ -375,7 +375,7 @@ static int add_float64(stats *s, column_state *c, const double *v, const uint8_t
     if (!rc && s->full)
         for (size_t r = 0; r < n && !rc; r++)
             if (!nulls[r] && isfinite(v[r]))
-                rc = quantiles_add(&c->q, v[r], 0, s->opts.tdigest_compression);
+                rc = quantiles_add(&c->q, v[r], 0, s->compression);
     if (!rc && c->corr_index >= 0) {
         double *cv = corr_values(&s->corr, (size_t)c->corr_index);
         uint8_t *ok = corr_valid(&s->corr, (size_t)c->corr_index);
@@ -561,9 +561,9 @@ void stats_free(stats *s)
     free(s);
 }
 
-/* Caps shrink with the column count so the exact structures of a very wide table stay
- * within the memory budget (a quarter each for distinct sets, HyperLogLog registers,
- * exact percentile buffers and top-value text). */
+/* Caps shrink with the column count so that a very wide table stays within the memory
+ * budget: a quarter each for the exact distinct sets, the HyperLogLog registers, the
+ * percentile buffers or t-digests, and the top-k counters with their value copies. */
 static void size_caps(stats *s)
 {
     size_t ncols = s->ncols ? s->ncols : 1, quarter = s->opts.memory_budget / 4;
@@ -577,8 +577,19 @@ static void size_caps(stats *s)
     s->quantile_cap = s->opts.quantile_exact_cap;
     if (s->quantile_cap > per_col / 8)
         s->quantile_cap = per_col / 8 > 1024 ? per_col / 8 : 1024;
+    /* A t-digest holds about 112 bytes per unit of compression (centroids and buffer). */
+    s->compression = s->opts.tdigest_compression;
+    if (s->compression * 112.0 > (double)per_col)
+        s->compression = (double)per_col / 112.0 > 50.0 ? (double)per_col / 112.0 : 50.0;
+    /* A counter costs about 100 bytes of bookkeeping plus its value copy. */
+    s->topk_counters = s->opts.topk_counters;
+    if (s->topk_counters * 132 > per_col)
+        s->topk_counters = per_col / 132 > 4 * s->opts.top_values ? per_col / 132 : 4 * s->opts.top_values;
+    if (s->topk_counters < 1)
+        s->topk_counters = 1;
     s->top_payload = s->opts.top_value_max_bytes;
-    size_t per_counter = per_col / (s->opts.topk_counters ? s->opts.topk_counters : 1);
+    size_t per_counter = per_col / s->topk_counters;
+    per_counter = per_counter > 100 ? per_counter - 100 : 0;
     if (s->top_payload > per_counter)
         s->top_payload = per_counter > 32 ? per_counter : 32;
 }
@@ -643,7 +654,7 @@ int stats_new_with(stats **out, const mdm_field *fields, size_t nfields, bool fu
             c->set_active = true;
         }
         if (c->type == MDM_TYPE_TEXT || c->type == MDM_TYPE_INT64 || c->type == MDM_TYPE_DATE) {
-            rc = sketch_topk_init(&c->topk, s->opts.topk_counters, s->top_payload);
+            rc = sketch_topk_init(&c->topk, s->topk_counters, s->top_payload);
             if (rc)
                 goto cleanup;
             c->topk_active = true;

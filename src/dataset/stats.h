@@ -34,7 +34,8 @@ typedef struct stats_options {
     size_t top_value_max_bytes;    /* bytes of a text top value kept for display (1024) */
     size_t quantile_exact_cap;     /* exact percentiles up to this many values (100000) */
     double tdigest_compression;    /* t-digest compression past the cap (200) */
-    size_t memory_budget;          /* bytes shared by the per-column exact structures (256 MB) */
+    size_t memory_budget;          /* bytes shared by the per-column structures (64 MB): caps
+                                      shrink for wide tables so that the total stays within */
     size_t duplicate_memory;       /* bytes for exact duplicate-row detection (64 MB) */
     size_t max_correlation_columns;/* numeric columns in the correlation matrix (200) */
     double high_correlation;       /* |r| above this is reported as a pair (0.8) */

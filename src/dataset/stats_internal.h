@@ -62,7 +62,8 @@ struct stats {
     size_t ncols;
     column_state *cols;
     uint64_t rows, rows_with_missing;
-    size_t distinct_cap, quantile_cap, top_payload;
+    size_t distinct_cap, quantile_cap, top_payload, topk_counters; /* after size_caps */
+    double compression;
     unsigned hll_precision;
 
     double *scratch;        /* CHUNK_ROWS values of one column */

@@ -459,7 +459,7 @@ int sketch_tdigest_init(sketch_tdigest *td, double compression)
     td->compression = compression;
     /* The k1 scale function allows at most about compression/2 * pi centroids. */
     td->cap_centroids = (size_t)(compression * 2.0) + 16;
-    td->cap_buffer = (size_t)(compression * 20.0);
+    td->cap_buffer = (size_t)(compression * 10.0);
     td->means = malloc(td->cap_centroids * sizeof *td->means);
     td->weights = malloc(td->cap_centroids * sizeof *td->weights);
     td->buffer = malloc(td->cap_buffer * sizeof *td->buffer);

@@ -825,6 +825,52 @@ static void mismatched_batch_is_rejected(void **state)
     stats_free(s);
 }
 
+/* 3,000 columns: the per-column caps shrink to keep the total within the memory budget,
+ * the numbers stay right, and the result says where it had to estimate. */
+static void wide_table_stays_bounded(void **state)
+{
+    (void)state;
+    const size_t ncols = 3000, nrows = 1000;
+    mdm_field *f = calloc(ncols, sizeof *f);
+    char (*names)[16] = calloc(ncols, sizeof *names);
+    for (size_t c = 0; c < ncols; c++) {
+        snprintf(names[c], sizeof names[c], "c%zu", c);
+        f[c].name = names[c];
+        f[c].type = c % 3 == 0 ? MDM_TYPE_TEXT : c % 3 == 1 ? MDM_TYPE_INT64 : MDM_TYPE_FLOAT64;
+    }
+    table_data *t = table_new(f, ncols, nrows);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++) {
+            if (c % 3 == 0) {
+                char buf[24];
+                snprintf(buf, sizeof buf, "t%zu", r % 30); /* fewer than the shrunk 40 counters */
+                set_text(t, c, r, buf);
+            } else {
+                t->cols[c].i[r] = (int64_t)r;       /* 1,000 distinct: past the shrunk cap */
+                t->cols[c].f[r] = (double)(r % 7);
+            }
+        }
+    stats_result *r = run(t, 1000, false);
+    for (size_t c = 0; c < 6; c++) {
+        const stats_column *sc = &r->columns[c];
+        assert_int_equal(sc->count, nrows);
+        if (c % 3 == 0) {
+            assert_int_equal(sc->distinct, 30);
+            assert_true(sc->distinct_exact && sc->top_exact);
+        } else if (c % 3 == 1) {
+            assert_false(sc->distinct_exact); /* 1,000 values > the cap for 3,000 columns */
+            assert_true(fabs((double)sc->distinct - 1000.0) < 0.05 * 1000.0);
+            assert_rel(sc->mean, 499.5, 1e-15);
+        } else {
+            assert_int_equal(sc->distinct, 7);
+        }
+    }
+    stats_result_free(r);
+    table_free(t);
+    free(f);
+    free(names);
+}
+
 /* ------------------------------------------------------------------ export */
 
 static void exports_round_trip(void **state)
@@ -1088,6 +1134,7 @@ int main(void)
         cmocka_unit_test(text_edge_cases),
         cmocka_unit_test(text_past_caps),
         cmocka_unit_test(mismatched_batch_is_rejected),
+        cmocka_unit_test(wide_table_stays_bounded),
         cmocka_unit_test(exports_round_trip),
         cmocka_unit_test(sketches_against_references),
         cmocka_unit_test(throughput),
