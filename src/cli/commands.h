@@ -7,5 +7,11 @@ int cli_info(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_dataset(int argc, char **argv);
 int cli_dataset_register(int argc, char **argv);
+int cli_dataset_list(int argc, char **argv);
+int cli_dataset_info(int argc, char **argv);
+int cli_dataset_search(int argc, char **argv);
+int cli_dataset_update(int argc, char **argv);
+int cli_dataset_stats(int argc, char **argv);
+int cli_dataset_remove(int argc, char **argv);
 
 #endif

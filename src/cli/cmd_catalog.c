@@ -1,0 +1,374 @@
+/* mdm dataset list | info | search | update: reading and editing the catalog. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/strbuf.h"
+#include "dataset/catalog.h"
+#include "dataset/catalog_query.h"
+
+/* 0 when `format` is one of the comma-and-space separated `allowed`, else 2 (usage). */
+static int check_format(const char *format, const char *allowed)
+{
+    size_t n = strlen(format);
+    for (const char *p = allowed; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, format, n) == 0)
+            return 0;
+        p += len;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    cli_fail("Invalid value for '--format': '%s' is not one of %s.", format, allowed);
+    return 2;
+}
+
+static void human_bytes(char *buf, size_t size, int64_t bytes)
+{
+    if (bytes < 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void join_keys(strbuf *sb, const dataset_strmap *m)
+{
+    for (size_t i = 0; i < m->count; i++)
+        strbuf_appendf(sb, "%s%s", i ? ", " : "", m->keys[i]);
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+}
+
+/* ------------------------------------------------------------------ list */
+
+int cli_dataset_list(int argc, char **argv)
+{
+    const char *format = NULL, *filter = NULL, *sort_by = "name", *limit_text = NULL;
+    const cli_opt opts[] = {
+        {"--format", "-f", "TEXT", &format, "rich (default), json or csv."},
+        {"--filter", NULL, "TEXT", &filter, "key=value[,key=value]; also != > < >= <= ~."},
+        {"--sort-by", NULL, "TEXT", &sort_by, "name, registration_date, size or rows."},
+        {"--limit", NULL, "INTEGER", &limit_text, "Show at most this many."},
+        {NULL, NULL, NULL, NULL, NULL},
+    };
+    cli_command cmd = {.usage = "mdm dataset list [OPTIONS]",
+                       .summary = "List registered datasets.", .opts = opts};
+    int prc = cli_parse(&cmd, argc, argv);
+    if (prc)
+        return prc < 0 ? 0 : prc;
+    mdm_config *cfg = cli_config_load();
+    if (!cfg)
+        return 1;
+    if (!format)
+        format = mdm_config_str(cfg, "cli.default_output_format");
+    if (strcmp(format, "table") == 0)
+        format = "rich";
+    int rc = check_format(format, "rich, json, csv");
+    long limit = 0;
+    if (!rc && limit_text) {
+        char *end;
+        limit = strtol(limit_text, &end, 10);
+        if (*end || limit < 0) {
+            cli_fail("Invalid value for '--limit': '%s' is not a valid integer.", limit_text);
+            rc = 2;
+        }
+    }
+    dataset_info **infos = NULL;
+    size_t n = 0;
+    catalog_query q = {.filter = filter, .sort_by = sort_by, .limit = (size_t)limit};
+    if (!rc && catalog_query_list(&infos, &n, cfg, &q) != 0)
+        rc = cli_fail_last();
+    if (rc) {
+        cli_config_free(cfg);
+        return rc;
+    }
+    if (strcmp(format, "json") == 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *tree = NULL;
+            if (dataset_info_to_tree(&tree, infos[i]) == 0)
+                json_array_append_new(arr, tree);
+        }
+        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(arr);
+    } else if (strcmp(format, "csv") == 0) {
+        puts("name,problem_type,target,tables,rows,size_bytes,backend,registered_at");
+        for (size_t i = 0; i < n; i++) {
+            const dataset_info *d = infos[i];
+            strbuf tables = STRBUF_INIT;
+            join_keys(&tables, &d->tables);
+            char when[64] = "";
+            if (d->has_registered_at)
+                dataset_time_format(when, sizeof when, d->registered_at);
+            csv_field(stdout, d->name);
+            printf(",%s,", d->problem_type ? d->problem_type : "");
+            csv_field(stdout, d->target_column ? d->target_column : "");
+            putchar(',');
+            csv_field(stdout, tables.data ? tables.data : "");
+            printf(",%lld,%lld,%s,%s\n", (long long)dataset_info_rows(d),
+                   (long long)dataset_info_size(d), d->database.backend ? d->database.backend : "",
+                   when);
+            strbuf_free(&tables);
+        }
+    } else if (n == 0) {
+        puts("No datasets registered yet.");
+    } else {
+        printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", "Name", "Problem Type", "Target",
+               "Tables", "Total Rows", "MEM Size", "Backend");
+        for (size_t i = 0; i < n; i++) {
+            const dataset_info *d = infos[i];
+            strbuf tables = STRBUF_INIT;
+            join_keys(&tables, &d->tables);
+            char size[32], rows[32];
+            human_bytes(size, sizeof size, dataset_info_size(d));
+            int64_t r = dataset_info_rows(d);
+            snprintf(rows, sizeof rows, r >= 0 ? "%lld" : "-", (long long)r);
+            printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", d->name,
+                   d->problem_type ? d->problem_type : "-",
+                   d->target_column ? d->target_column : "-", tables.data ? tables.data : "-",
+                   rows, size, d->database.backend ? d->database.backend : "-");
+            strbuf_free(&tables);
+        }
+    }
+    catalog_infos_free(infos, n);
+    cli_config_free(cfg);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ info */
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+int cli_dataset_info(int argc, char **argv)
+{
+    bool details = false;
+    const char *format = "rich";
+    static const char *const args[] = {"NAME"};
+    const char *values[1] = {NULL};
+    const cli_opt opts[] = {
+        {"--details", "-d", NULL, &details, "Show the columns of every table with their types."},
+        {"--format", "-f", "TEXT", &format, "rich (default) or json."},
+        {NULL, NULL, NULL, NULL, NULL},
+    };
+    cli_command cmd = {.usage = "mdm dataset info NAME [OPTIONS]",
+                       .summary = "Show what the catalog knows about a dataset.",
+                       .args = args, .values = values, .nargs = 1, .opts = opts};
+    int prc = cli_parse(&cmd, argc, argv);
+    if (prc)
+        return prc < 0 ? 0 : prc;
+    if ((prc = check_format(format, "rich, json")))
+        return prc;
+    mdm_config *cfg = cli_config_load();
+    if (!cfg)
+        return 1;
+    dataset_info *d = NULL;
+    if (catalog_load(&d, cfg, values[0]) != 0) {
+        int rc = cli_fail_last();
+        cli_config_free(cfg);
+        return rc;
+    }
+    if (strcmp(format, "json") == 0) {
+        char *text = NULL;
+        size_t len = 0;
+        if (dataset_info_to_json(&text, &len, d) == 0)
+            fwrite(text, 1, len, stdout);
+        putchar('\n');
+        free(text);
+    } else {
+        char size[32], when[64];
+        human_bytes(size, sizeof size, file_size(d->database.path));
+        printf("Dataset: %s\n\n", d->name);
+        printf("  Description:   %s\n", d->description ? d->description : "-");
+        printf("  Problem Type:  %s\n", d->problem_type ? d->problem_type : "-");
+        printf("  Target:        %s\n", d->target_column ? d->target_column : "-");
+        printf("  ID Columns:    ");
+        for (size_t i = 0; i < d->id_columns.count; i++)
+            printf("%s%s", i ? ", " : "", d->id_columns.items[i]);
+        printf("%s\n  Tags:          ", d->id_columns.count ? "" : "-");
+        for (size_t i = 0; i < d->tags.count; i++)
+            printf("%s%s", i ? ", " : "", d->tags.items[i]);
+        printf("%s\n", d->tags.count ? "" : "-");
+        printf("  Source:        %s\n", d->source ? d->source : "-");
+        printf("  Backend:       %s\n", d->database.backend ? d->database.backend : "-");
+        if (d->database.path)
+            printf("  Database:      %s (%s)\n", d->database.path, size);
+        else if (d->database.schema)
+            printf("  Database:      %s:%lld/%s, schema %s\n", d->database.host ? d->database.host : "",
+                   (long long)d->database.port, d->database.database ? d->database.database : "",
+                   d->database.schema);
+        printf("  Tables:\n");
+        for (size_t i = 0; i < d->tables.count; i++) {
+            long long rows = -1;
+            for (size_t k = 0; k < d->statistics.row_count_tables.count; k++)
+                if (strcmp(d->statistics.row_count_tables.items[k], d->tables.keys[i]) == 0)
+                    rows = (long long)d->statistics.row_counts[k];
+            printf("    %-20s %lld rows\n", d->tables.keys[i], rows);
+        }
+        if (d->has_registered_at) {
+            dataset_time_format(when, sizeof when, d->registered_at);
+            printf("  Registered:    %s\n", when);
+        }
+        if (d->has_last_updated_at) {
+            dataset_time_format(when, sizeof when, d->last_updated_at);
+            printf("  Last updated:  %s\n", when);
+        }
+        for (size_t t = 0; details && t < d->ncolumn_tables; t++) {
+            const dataset_table_columns *tc = &d->columns[t];
+            printf("\n  %s\n  %-32s %-10s %-12s %8s %10s\n", tc->table, "Column", "Type",
+                   "Semantic", "Null %", "Distinct");
+            for (size_t c = 0; c < tc->count; c++) {
+                json_t *x = tc->columns[c].extra;
+                json_t *sem = x ? json_object_get(x, "semantic_type") : NULL;
+                json_t *nr = x ? json_object_get(x, "null_ratio") : NULL;
+                json_t *dist = x ? json_object_get(x, "distinct") : NULL;
+                printf("  %-32s %-10s %-12s %8.1f %10lld\n", tc->columns[c].name,
+                       tc->columns[c].type ? tc->columns[c].type : "-",
+                       sem ? json_string_value(sem) : "-", nr ? 100 * json_number_value(nr) : 0.0,
+                       dist ? (long long)json_integer_value(dist) : -1LL);
+            }
+        }
+    }
+    dataset_info_free(d);
+    cli_config_free(cfg);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ search */
+
+int cli_dataset_search(int argc, char **argv)
+{
+    bool pattern = false, case_sensitive = false, deep = false;
+    const char *tag = NULL, *limit_text = NULL, *format = "rich";
+    static const char *const args[] = {"[QUERY]"};
+    const char *values[1] = {NULL};
+    const cli_opt opts[] = {
+        {"--pattern", NULL, NULL, &pattern, "QUERY is a glob over names (e.g. 'house*')."},
+        {"--case-sensitive", NULL, NULL, &case_sensitive, "Match case exactly."},
+        {"--tag", NULL, "TEXT", &tag, "Only datasets with this tag."},
+        {"--deep", NULL, NULL, &deep, "Also search column names and descriptions."},
+        {"--limit", NULL, "INTEGER", &limit_text, "Show at most this many."},
+        {"--format", "-f", "TEXT", &format, "rich (default) or json."},
+        {NULL, NULL, NULL, NULL, NULL},
+    };
+    cli_command cmd = {.usage = "mdm dataset search [QUERY] [OPTIONS]",
+                       .summary = "Find datasets by name, description, tags or content.",
+                       .args = args, .values = values, .nargs = 1, .opts = opts};
+    int prc = cli_parse(&cmd, argc, argv);
+    if (prc)
+        return prc < 0 ? 0 : prc;
+    if ((prc = check_format(format, "rich, json")))
+        return prc;
+    if (!values[0] && !tag)
+        return cli_fail("Provide a QUERY or --tag.");
+    mdm_config *cfg = cli_config_load();
+    if (!cfg)
+        return 1;
+    catalog_search_options o = {.query = values[0], .pattern = pattern,
+                                .case_sensitive = case_sensitive, .tag = tag, .deep = deep,
+                                .limit = limit_text ? (size_t)strtoul(limit_text, NULL, 10) : 0};
+    catalog_match *m = NULL;
+    size_t n = 0;
+    int rc = 0;
+    if (catalog_search(&m, &n, cfg, &o) != 0) {
+        rc = cli_fail_last();
+    } else if (strcmp(format, "json") == 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:s?}", "name", m[i].info->name,
+                                                 "description", m[i].info->description,
+                                                 "match", m[i].location, "detail", m[i].detail));
+        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(arr);
+    } else {
+        printf("%-24s %-40s %-24s %s\n", "Name", "Description", "Tags", "Match Location");
+        for (size_t i = 0; i < n; i++) {
+            strbuf tags = STRBUF_INIT;
+            for (size_t k = 0; k < m[i].info->tags.count; k++)
+                strbuf_appendf(&tags, "%s%s", k ? ", " : "", m[i].info->tags.items[k]);
+            printf("%-24s %-40.40s %-24s %s%s%s\n", m[i].info->name,
+                   m[i].info->description ? m[i].info->description : "-",
+                   tags.data ? tags.data : "-", m[i].location, m[i].detail ? ": " : "",
+                   m[i].detail ? m[i].detail : "");
+            strbuf_free(&tags);
+        }
+        printf("\nFound %zu match(es)\n", n);
+    }
+    catalog_matches_free(m, n);
+    cli_config_free(cfg);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ update */
+
+int cli_dataset_update(int argc, char **argv)
+{
+    catalog_changes ch = {0};
+    static const char *const args[] = {"NAME"};
+    const char *values[1] = {NULL};
+    const cli_opt opts[] = {
+        {"--description", "-d", "TEXT", &ch.description, "New description."},
+        {"--target", "-t", "TEXT", &ch.target_column, "New target column."},
+        {"--problem-type", NULL, "TEXT", &ch.problem_type, "New problem type."},
+        {"--id-columns", NULL, "TEXT", &ch.id_columns, "New ID columns, comma-separated."},
+        {"--tags", NULL, "TEXT", &ch.tags, "New tags, comma-separated (replaces)."},
+        {NULL, NULL, NULL, NULL, NULL},
+    };
+    cli_command cmd = {.usage = "mdm dataset update NAME [OPTIONS]",
+                       .summary = "Change a dataset's description, target, problem type, IDs or tags.",
+                       .args = args, .values = values, .nargs = 1, .opts = opts};
+    int prc = cli_parse(&cmd, argc, argv);
+    if (prc)
+        return prc < 0 ? 0 : prc;
+    if (!ch.description && !ch.target_column && !ch.problem_type && !ch.id_columns && !ch.tags) {
+        puts("No updates specified");
+        return 0;
+    }
+    mdm_config *cfg = cli_config_load();
+    if (!cfg)
+        return 1;
+    dataset_info *d = NULL;
+    int rc = 0;
+    if (catalog_update(&d, cfg, values[0], &ch) != 0)
+        rc = cli_fail_last();
+    else
+        printf("Dataset '%s' updated\n", d->name);
+    dataset_info_free(d);
+    cli_config_free(cfg);
+    return rc;
+}
