@@ -47,6 +47,23 @@ static char *column_match(const matcher *m, const dataset_info *info)
     return NULL;
 }
 
+/* The registry text to search: the file as written, unless it holds a password (files
+ * of the Python tool do), then the record as we would write it, which never does. */
+static const char *searchable_text(catalog_entry *e)
+{
+    if (!e->text || !strcasestr(e->text, "password"))
+        return e->text;
+    char *clean = NULL;
+    if (dataset_info_to_yaml(&clean, NULL, e->info) != 0) {
+        MDM_WARN("Search: cannot render dataset '%s': %s", e->info->name,
+                 mdm_error_last()->message);
+        return NULL;
+    }
+    free(e->text);
+    e->text = clean;
+    return clean;
+}
+
 /* Where the query matches `e`, or NULL; *detail gets the column for "columns". */
 static const char *locate(const matcher *m, catalog_entry *e, const catalog_search_options *opts,
                           char **detail)
@@ -70,7 +87,7 @@ static const char *locate(const matcher *m, catalog_entry *e, const catalog_sear
         if ((*detail = column_match(m, info)) != NULL)
             return "columns";
     }
-    if (!m->pattern && matches(m, e->text))
+    if (!m->pattern && matches(m, searchable_text(e)))
         return "content";
     return NULL;
 }

@@ -2,6 +2,7 @@
 #include "dataset/dataset_info.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -625,7 +626,9 @@ static int read_map(dataset_strmap *out, const tree_reader *r, const json_t *obj
     return 0;
 }
 
-/* A count: an integer, an integral real, or null (-1). */
+/* A count: an integer, a real, digits in a string (the Python tool's JSON wrote numpy
+ * integers with str()), or null (-1). Counts are informational: anything else is a
+ * warning and -1, never a reason to hide the dataset. */
 static int read_count(int64_t *out, const tree_reader *r, const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
@@ -640,7 +643,21 @@ static int read_count(int64_t *out, const tree_reader *r, const json_t *obj, con
         *out = (int64_t)llround(json_real_value(v));
         return 0;
     }
-    return shape_error(r, key, "a whole number");
+    if (json_is_string(v)) {
+        const char *text = json_string_value(v);
+        char *end;
+        errno = 0;
+        long long n = strtoll(text, &end, 10);
+        if (*text && !*end && !errno && n >= 0) {
+            *out = n;
+            return 0;
+        }
+    }
+    char *shown = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    MDM_WARN("%s: '%s' value %.80s is not a whole number; ignored", r->origin, key,
+             shown ? shown : "?");
+    free(shown);
+    return 0;
 }
 
 static int read_time(int64_t *micros, bool *has, const tree_reader *r, const json_t *obj,

@@ -280,6 +280,8 @@ static void test_python_yaml_read(void **state)
     dataset_time_format(when, sizeof when, info->registered_at);
     assert_string_equal(when, "2025-01-02T03:04:05+00:00");
     assert_null(info->database.extra); /* only the password was left over */
+    assert_int_equal(dataset_info_rows(info), 10);
+    assert_int_equal(dataset_info_size(info), 2048); /* numpy int written with str() */
     free(text);
     dataset_info_free(info);
 }

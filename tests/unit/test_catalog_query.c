@@ -401,6 +401,16 @@ static void test_search(void **state)
                                                              .load_columns = fake_columns,
                                                              .ctx = &calls}),
                         "sales:columns:data.store_region");
+    /* A Python-written file with a password: the password is never searched. */
+    char src[512], dst[512], cmd[1200];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    *strrchr(src, '/') = '\0';
+    snprintf(dst, sizeof dst, "%s/pg_sales.yaml", mdm_config_path(h->cfg, "configs_path"));
+    snprintf(cmd, sizeof cmd, "cp '%s/../data/catalog/python_sales_postgres.yaml' '%s'", src, dst);
+    assert_int_equal(system(cmd), 0);
+    assert_string_equal(searched(h, (catalog_search_options){.query = "hunter2"}), "");
+    assert_string_equal(searched(h, (catalog_search_options){.query = "db.internal"}),
+                        "pg_sales:content");
     assert_string_equal(searched(h, (catalog_search_options){0}),
                         "error: Provide a search query or --tag");
 }
