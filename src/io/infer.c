@@ -35,7 +35,7 @@ typedef struct col_state {
     uint64_t values;       /* other fields */
     uint64_t chars;        /* characters of those */
     hashset distinct;
-    bool distinct_over;
+    bool distinct_capped;
     hashset unique;
     bool unique_stopped, unique_dup;
     uint64_t unique_checked;
@@ -49,6 +49,7 @@ struct io_inferrer {
     char *source;
     size_t ncols;
     size_t unique_cap; /* per column */
+    size_t distinct_limit;
     uint64_t rows;
     col_state *cols;
 };
@@ -59,6 +60,7 @@ void io_infer_options_default(io_infer_options *out)
         .categorical_threshold = 20,
         .text_min_avg_length = 50,
         .detect_datetime = true,
+        .distinct_limit = 100,
         .unique_budget = (size_t)1 << 20,
     };
 }
@@ -156,6 +158,9 @@ int io_inferrer_new(io_inferrer **out, size_t ncols, const io_infer_options *opt
     inf->cols = calloc(ncols ? ncols : 1, sizeof *inf->cols);
     size_t per_col = ncols ? inf->opts.unique_budget / ncols : 0;
     inf->unique_cap = per_col < 1024 ? 1024 : per_col;
+    inf->distinct_limit = inf->opts.categorical_threshold > inf->opts.distinct_limit
+                              ? inf->opts.categorical_threshold
+                              : inf->opts.distinct_limit;
     int rc = 0;
     if (!inf->source || !inf->cols)
         rc = mdm_error_set(MDM_ENOMEM, "out of memory inferring column types");
@@ -165,7 +170,7 @@ int io_inferrer_new(io_inferrer **out, size_t ncols, const io_infer_options *opt
         col->can = can;
         col->date_formats = IO_DATE_ALL_FORMATS;
         col->int_increasing = true;
-        rc = set_init(&col->distinct, pow2_at_least(2 * (inf->opts.categorical_threshold + 1)));
+        rc = set_init(&col->distinct, pow2_at_least(2 * (inf->distinct_limit + 1)));
         if (!rc)
             rc = set_init(&col->unique, 64);
     }
@@ -237,13 +242,13 @@ static void classify(col_state *col, const char *s, size_t len)
 
 static int track_value(io_inferrer *inf, col_state *col, const char *s, size_t len)
 {
-    bool track_distinct = !col->distinct_over, track_unique = !col->unique_stopped;
+    bool track_distinct = !col->distinct_capped, track_unique = !col->unique_stopped;
     if (!track_distinct && !track_unique)
         return 0;
     uint64_t h = XXH3_64bits(s, len);
     if (track_distinct && set_add(&col->distinct, h) &&
-        col->distinct.count > inf->opts.categorical_threshold) {
-        col->distinct_over = true;
+        col->distinct.count > inf->distinct_limit) {
+        col->distinct_capped = true;
         set_free(&col->distinct);
     }
     if (track_unique) {
@@ -324,7 +329,8 @@ static io_date_format lowest_format(unsigned formats)
     return (io_date_format)f;
 }
 
-static void plan_column(io_column_plan *p, const col_state *col, const io_infer_options *opts)
+static void plan_column(io_column_plan *p, const col_state *col, const io_infer_options *opts,
+                        uint64_t limit)
 {
     p->type = MDM_TYPE_TEXT;
     p->date_format = IO_DATE_ISO;
@@ -345,11 +351,12 @@ static void plan_column(io_column_plan *p, const col_state *col, const io_infer_
     p->null_count = col->empties + (text ? 0 : col->markers);
     p->value_count = col->values + (text ? col->markers : 0);
 
-    uint64_t distinct = col->distinct_over ? opts->categorical_threshold + 1 : col->distinct.count;
+    uint64_t distinct = col->distinct_capped ? limit + 1 : col->distinct.count;
     if (text)
         distinct += (uint64_t)popcount(col->marker_seen);
+    p->distinct_capped = distinct > limit;
+    p->distinct = p->distinct_capped ? limit + 1 : distinct;
     p->distinct_over = distinct > opts->categorical_threshold;
-    p->distinct = p->distinct_over ? opts->categorical_threshold + 1 : distinct;
 
     if (p->type == MDM_TYPE_INT64 && col->int_increasing) {
         p->unique = true;
@@ -400,7 +407,7 @@ int io_inferrer_finish(io_plan **out, const io_inferrer *inf, const char *const 
             io_plan_free(plan);
             return mdm_error_set(MDM_ENOMEM, "out of memory building a type plan");
         }
-        plan_column(p, &inf->cols[c], &inf->opts);
+        plan_column(p, &inf->cols[c], &inf->opts, inf->distinct_limit);
     }
     *out = plan;
     return 0;

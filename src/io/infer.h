@@ -32,7 +32,8 @@
  * timestamps -> datetime, text -> categorical when it has at most
  * feature_engineering.type_detection.categorical_threshold distinct values, else text.
  * Per column the plan also reports the NULL count, distinct values (counted exactly up
- * to the threshold, from 64-bit hashes of the text as written), whether every value is
+ * to max(threshold, distinct_limit), from 64-bit hashes of the text as written, so
+ * "1.0" and "1" count twice), whether every value is
  * unique (exact for int64 columns whose values strictly increase; otherwise checked
  * over the first values, up to a memory budget shared by the columns), and the average
  * length in characters of the values as written (text_min_avg_length marks long text).
@@ -54,6 +55,8 @@ typedef struct io_infer_options {
     size_t categorical_threshold; /* feature_engineering.type_detection.* */
     size_t text_min_avg_length;
     bool detect_datetime;
+    size_t distinct_limit;        /* distinct values counted exactly up to at least this
+                                     many (problem-type rules look at up to 20) */
     size_t unique_budget;         /* values tracked for uniqueness, all columns together */
 } io_infer_options;
 
@@ -78,7 +81,8 @@ typedef struct io_column_plan {
     bool markers_are_null;      /* missing-value markers convert to NULL (typed columns) */
     uint64_t null_count;        /* NULLs the conversion writes */
     uint64_t value_count;       /* values that are not NULL */
-    uint64_t distinct;          /* exact when !distinct_over */
+    uint64_t distinct;          /* exact when !distinct_capped, else limit + 1 */
+    bool distinct_capped;       /* more than max(categorical_threshold, distinct_limit) */
     bool distinct_over;         /* more than categorical_threshold distinct values */
     bool unique;                /* no value twice among the first unique_checked */
     uint64_t unique_checked;    /* == value_count when `unique` covers every value */

@@ -463,7 +463,8 @@ static void semantic_types_and_statistics(void **state)
     c = &plan->columns[0];
     assert_int_equal(c->semantic, IO_SEMANTIC_TEXT);
     assert_true(c->distinct_over);
-    assert_int_equal(c->distinct, 4);
+    assert_false(c->distinct_capped);
+    assert_int_equal(c->distinct, 4); /* exact up to distinct_limit (100) */
     assert_true(c->unique);
     assert_int_equal(c->unique_checked, 4);
     io_plan_free(plan);
@@ -485,6 +486,22 @@ static void semantic_types_and_statistics(void **state)
     io_plan_free(plan);
     plan = infer_column((const char *const[]){NULL, NULL}, 2);
     assert_int_equal(plan->columns[0].semantic, IO_SEMANTIC_TEXT);
+    io_plan_free(plan);
+
+    /* past the limit the count stops: limit + 1 means "more" */
+    opts.distinct_limit = 5;
+    const char *many[] = {"a", "b", "c", "d", "e", "f", "g", "NA", "a"};
+    plan = infer_column_opts(many, 9, &opts);
+    c = &plan->columns[0];
+    assert_true(c->distinct_capped);
+    assert_int_equal(c->distinct, 6);
+    io_plan_free(plan);
+    plan = infer_column_opts(many + 2, 6, &opts); /* c..g and NA: 6 */
+    assert_true(plan->columns[0].distinct_capped);
+    io_plan_free(plan);
+    plan = infer_column_opts(many + 3, 5, &opts); /* d..g and NA: 5 */
+    assert_false(plan->columns[0].distinct_capped);
+    assert_int_equal(plan->columns[0].distinct, 5);
     io_plan_free(plan);
 }
 
