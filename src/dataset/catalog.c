@@ -645,6 +645,35 @@ cleanup:
     return rc;
 }
 
+static _Thread_local uint64_t size_total;
+
+static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (flag == FTW_F)
+        size_total += (uint64_t)st->st_size;
+    return 0;
+}
+
+int catalog_dataset_size(uint64_t *bytes, const mdm_config *cfg, const char *name)
+{
+    *bytes = 0;
+    char *dir;
+    int rc = catalog_dataset_dir(&dir, cfg, name);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (lstat(dir, &st) == 0) {
+        size_total = 0;
+        if (nftw(dir, add_size, 16, FTW_PHYS) != 0)
+            rc = mdm_error_set(MDM_EIO, "cannot measure %s: %s", dir, strerror(errno));
+        *bytes = size_total;
+    } else if (errno != ENOENT) {
+        rc = mdm_error_set(MDM_EIO, "cannot measure %s: %s", dir, strerror(errno));
+    }
+    free(dir);
+    return rc;
+}
+
 /* ------------------------------------------------------------ update */
 
 static bool has_column(const dataset_info *info, const char *column)

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dataset/dataset_info.h"
 #include "mdm/mdm.h"
@@ -77,6 +78,10 @@ void catalog_infos_free(dataset_info **infos, size_t count);
  * followed). Storage outside that directory (a PostgreSQL schema) is the caller's.
  * MDM_ENOTFOUND when neither exists. */
 int catalog_remove(const mdm_config *cfg, const char *name);
+
+/* Bytes of the files under <datasets_path>/<name>/ (apparent sizes, symlinks not
+ * followed; 0 when the directory does not exist), for `info`, `remove` and `mdm info`. */
+int catalog_dataset_size(uint64_t *bytes, const mdm_config *cfg, const char *name);
 
 /* `dataset update`: each non-NULL field replaces the stored one. Empty lists/strings
  * clear. problem_type is validated; the target, when the catalog has column summaries,

@@ -634,7 +634,18 @@ static void test_remove(void **state)
     spit(outside, "keep me");
     snprintf(path, sizeof path, "%s/link", dir);
     assert_int_equal(symlink(f->home, path), 0);
+    uint64_t bytes = 0, json_bytes;
+    char *json_path;
+    assert_int_equal(catalog_json_path(&json_path, f->cfg, "gone"), 0);
+    char *json = slurp(json_path);
+    json_bytes = strlen(json);
+    assert_int_equal(catalog_dataset_size(&bytes, f->cfg, "gone"), 0);
+    assert_int_equal(bytes, json_bytes + 2); /* dataset_info.json + "{}"; the link not followed */
+    free(json);
+    free(json_path);
     assert_int_equal(catalog_remove(f->cfg, "GONE"), 0);
+    assert_int_equal(catalog_dataset_size(&bytes, f->cfg, "gone"), 0);
+    assert_int_equal(bytes, 0);
     assert_false(file_exists(dir));
     assert_true(file_exists(outside));
     bool exists = true;
