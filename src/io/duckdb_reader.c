@@ -2,12 +2,16 @@
  *
  * Which DuckDB function:
  *   Parquet  read_parquet(?), streamed row group by row group.
- *   JSON     read_json_auto(?, format=..., sample_size=-1). The first non-blank byte
- *            (after a UTF-8 BOM, through gzip when compressed) decides the format: '['
- *            is a records array (format='array'), '{' newline-delimited records
- *            (format='newline_delimited'); anything else is refused here with the byte
- *            it found. sample_size=-1 lets DuckDB see every record before deciding the
- *            column types, so a late record can never fail to convert.
+ *   JSON     read_json_auto(?, format='newline_delimited', sample_size=-1). The first
+ *            non-blank byte (after a UTF-8 BOM, through gzip when compressed) says
+ *            which layout: '{' is newline-delimited records, read as they are; '[' is
+ *            a records array (pandas orient="records"), which DuckDB's format='array'
+ *            reader would hold whole in memory (measured: peak ~ file size), so it is
+ *            first rewritten one record per line into a temporary file
+ *            (json_lines.c) in database.duckdb.temp_directory. Anything else is refused
+ *            with the byte found. sample_size=-1 lets DuckDB see every record before
+ *            deciding column types, so a late record never fails to convert (it costs
+ *            a second pass).
  * The path is always a bound parameter, never spliced into SQL.
  *
  * Types, without loss (a projection over the source does the conversion in DuckDB, so
@@ -39,10 +43,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "core/strbuf.h"
 #include "io/duckdb_engine.h"
+#include "io/json_lines.h"
 
 #define DEFAULT_BATCH_ROWS 10000
 
@@ -51,6 +57,8 @@ typedef struct duckdb_reader {
     char *path;
     io_format format;
     char *source;            /* "read_parquet(?)" or "read_json_auto(?, ...)" */
+    char *lines_path;        /* a records array rewritten one record per line, or NULL */
+    const char *read_path;   /* what DuckDB reads: path or lines_path */
     io_duckdb engine;
     bool engine_open;
     duckdb_prepared_statement stmt;
@@ -80,18 +88,33 @@ typedef struct source_column {
 
 static void reader_close(io_reader *r);
 
-static int file_error(const char *path, const char *what, const char *message)
+/* DuckDB's message, cleaned, with the temporary one-record-per-line file (if any)
+ * named as the user's file. */
+static void describe(char *buf, size_t size, const duckdb_reader *r, const char *message)
 {
     char clean[768];
     io_duckdb_clean_message(clean, sizeof clean, message);
-    return mdm_error_set(MDM_EINVALID, "%s: %s (%s)", path, what, clean);
+    const char *at = r->lines_path ? strstr(clean, r->lines_path) : NULL;
+    if (!at) {
+        snprintf(buf, size, "%s", clean);
+        return;
+    }
+    snprintf(buf, size, "%.*s%s (records array, as one record per line)%s", (int)(at - clean),
+             clean, r->path, at + strlen(r->lines_path));
+}
+
+static int file_error(const duckdb_reader *r, const char *what, const char *message)
+{
+    char msg[1024];
+    describe(msg, sizeof msg, r, message);
+    return mdm_error_set(MDM_EINVALID, "%s: %s (%s)", r->path, what, msg);
 }
 
 static int duckdb_error(duckdb_reader *r, const char *message)
 {
-    char clean[768];
-    io_duckdb_clean_message(clean, sizeof clean, message);
-    return mdm_error_set(MDM_EBACKEND, "%s: %s", r->path, clean);
+    char msg[1024];
+    describe(msg, sizeof msg, r, message);
+    return mdm_error_set(MDM_EBACKEND, "%s: %s", r->path, msg);
 }
 
 /* The first non-blank byte of a (possibly gzipped) file, after a UTF-8 BOM; -1 when the
@@ -125,9 +148,36 @@ static int first_byte(int *out, const char *path)
     return rc;
 }
 
-static int build_source(duckdb_reader *r)
+/* A records array goes to a temporary file, one record per line, in the configured
+ * temp directory: DuckDB's array reader would hold the whole file in memory. */
+static int rewrite_as_lines(duckdb_reader *r, const mdm_config *cfg)
+{
+    const char *dir = cfg ? mdm_config_str(cfg, "database.duckdb.temp_directory") : NULL;
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, "%s/mdm-records-XXXXXX.jsonl", dir && *dir ? dir : "/tmp");
+    if (!strbuf_cstr(&sb))
+        return MDM_ENOMEM;
+    r->lines_path = strbuf_detach(&sb);
+    int fd = mkstemps(r->lines_path, 6);
+    if (fd < 0) {
+        int rc = mdm_error_set(MDM_EIO, "%s: cannot create a temporary file in %s: %s", r->path,
+                               dir && *dir ? dir : "/tmp", strerror(errno));
+        free(r->lines_path);
+        r->lines_path = NULL;
+        return rc;
+    }
+    close(fd);
+    uint64_t records;
+    int rc = io_json_array_to_lines(r->path, r->lines_path, &records);
+    if (rc == 0 && records == 0)
+        rc = mdm_error_set(MDM_EINVALID, "%s: no records (an empty array)", r->path);
+    return rc;
+}
+
+static int build_source(duckdb_reader *r, const mdm_config *cfg)
 {
     strbuf sb = STRBUF_INIT;
+    r->read_path = r->path;
     if (r->format == IO_FORMAT_PARQUET) {
         strbuf_append(&sb, "read_parquet(?)");
     } else {
@@ -142,8 +192,12 @@ static int build_source(duckdb_reader *r)
                                  "%s: not JSON records: starts with '%c' where a records array "
                                  "('[') or newline-delimited records ('{') was expected",
                                  r->path, c >= 0x20 && c < 0x7f ? c : '?');
-        strbuf_appendf(&sb, "read_json_auto(?, format='%s', sample_size=-1)",
-                       c == '[' ? "array" : "newline_delimited");
+        if (c == '[') {
+            if ((rc = rewrite_as_lines(r, cfg)))
+                return rc;
+            r->read_path = r->lines_path;
+        }
+        strbuf_append(&sb, "read_json_auto(?, format='newline_delimited', sample_size=-1)");
     }
     if (!strbuf_cstr(&sb))
         return MDM_ENOMEM;
@@ -156,12 +210,12 @@ static int prepare(duckdb_reader *r, duckdb_prepared_statement *stmt, const char
                    const char *failure)
 {
     if (duckdb_prepare(r->engine.conn, sql, stmt) != DuckDBSuccess) {
-        int rc = failure ? file_error(r->path, failure, duckdb_prepare_error(*stmt))
+        int rc = failure ? file_error(r, failure, duckdb_prepare_error(*stmt))
                          : duckdb_error(r, duckdb_prepare_error(*stmt));
         duckdb_destroy_prepare(stmt);
         return rc;
     }
-    if (duckdb_bind_varchar(*stmt, 1, r->path) != DuckDBSuccess) {
+    if (duckdb_bind_varchar(*stmt, 1, r->read_path) != DuckDBSuccess) {
         duckdb_destroy_prepare(stmt);
         return mdm_error_set(MDM_EBACKEND, "%s: cannot bind the file name", r->path);
     }
@@ -177,7 +231,7 @@ static int run_query(duckdb_reader *r, duckdb_result *result, const char *sql, c
     if (rc)
         return rc;
     if (duckdb_execute_prepared(stmt, result) != DuckDBSuccess) {
-        rc = failure ? file_error(r->path, failure, duckdb_result_error(result))
+        rc = failure ? file_error(r, failure, duckdb_result_error(result))
                      : duckdb_error(r, duckdb_result_error(result));
         duckdb_destroy_result(result);
     }
@@ -570,6 +624,10 @@ static void reader_close(io_reader *base)
             free((char *)r->fields[c].name);
         free(r->fields);
     }
+    if (r->lines_path) {
+        unlink(r->lines_path);
+        free(r->lines_path);
+    }
     free(r->source);
     free(r->path);
     free(r);
@@ -626,7 +684,7 @@ int io_duckdb_reader_open(io_reader **out, const char *path, io_format format,
     }
     int64_t rows = cfg ? mdm_config_int(cfg, "performance.batch_size") : DEFAULT_BATCH_ROWS;
     r->batch_rows = rows > 0 ? (size_t)rows : DEFAULT_BATCH_ROWS;
-    if ((rc = build_source(r)))
+    if ((rc = build_source(r, cfg)))
         goto cleanup;
     if ((rc = io_duckdb_open(&r->engine, NULL, NULL, cfg, path)))
         goto cleanup;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -360,6 +361,36 @@ static void test_json_layouts(void **state)
     io_reader_close(r);
 }
 
+/* A pretty-printed records array (objects over several lines, brackets, commas and
+ * escaped quotes inside strings) reads as its records, and no temporary file stays. */
+static void test_json_pretty_array(void **state)
+{
+    env *e = *state;
+    const char *path = file_in(e, "pretty.json");
+    write_text(path, "[\n  {\n    \"k\": \"a, [b] {c}\",\n    \"n\": [1,\n 2]\n  },\n"
+                     "  {\"k\": \"q\\\"]\", \"n\": []},\r\n\t{\"k\": \"\\\\\", \"n\": null}\n]\n");
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s/tmp", e->dir);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    assert_int_equal(mdm_config_set(e->cfg, "database.duckdb.temp_directory", tmp), 0);
+    io_reader *r;
+    assert_int_equal(io_reader_open(&r, path, IO_FORMAT_JSON, e->cfg), 0);
+    const mdm_batch *b;
+    assert_int_equal(io_reader_next(r, &b), 1);
+    assert_int_equal(mdm_batch_nrows(b), 3);
+    long k = column(r, "k", MDM_TYPE_TEXT);
+    long n = column(r, "n", MDM_TYPE_TEXT);
+    assert_text(b, k, 0, "a, [b] {c}");
+    assert_text(b, n, 0, "[1,2]");
+    assert_text(b, k, 1, "q\"]");
+    assert_text(b, n, 1, "[]");
+    assert_text(b, k, 2, "\\");
+    assert_true(mdm_batch_is_null(b, (size_t)n, 2));
+    assert_int_equal(io_reader_next(r, &b), 0);
+    io_reader_close(r);
+    assert_int_equal(rmdir(tmp), 0); /* empty again */
+}
+
 /* sample_size=-1: a value that only appears after DuckDB's default sample widens the
  * column instead of failing the read. */
 static void test_json_late_type_change(void **state)
@@ -458,9 +489,31 @@ static void test_errors(void **state)
     expect_error(e, text, IO_FORMAT_JSON, MDM_EINVALID, want);
 
     const char *broken = file_in(e, "broken.json");
-    write_text(broken, "[{\"a\": 1}, {\"a\": ");
-    snprintf(want, sizeof want, "%s: not valid JSON records (", broken);
+    write_text(broken, "[{\"a\": 1},\n {\"a\": ");
+    snprintf(want, sizeof want, "%s line 2: end of file before the records array was closed with ']'", broken);
     expect_error(e, broken, IO_FORMAT_JSON, MDM_EINVALID, want);
+
+    const char *bad_value = file_in(e, "bad_value.json");
+    write_text(bad_value, "[{\"a\": 1}, {\"a\": tru}]");
+    snprintf(want, sizeof want, "%s: not valid JSON records (", bad_value);
+    expect_error(e, bad_value, IO_FORMAT_JSON, MDM_EINVALID, want);
+    /* the temporary one-record-per-line file is named as the user's file */
+    assert_null(strstr(mdm_error_last()->message, "mdm-records-"));
+
+    const char *after = file_in(e, "after.json");
+    write_text(after, "[{\"a\": 1}]\n\n{\"a\": 2}");
+    snprintf(want, sizeof want, "%s line 3: data after the end of the records array", after);
+    expect_error(e, after, IO_FORMAT_JSON, MDM_EINVALID, want);
+
+    const char *none = file_in(e, "none.json");
+    write_text(none, "[ ]");
+    snprintf(want, sizeof want, "%s: no records (an empty array)", none);
+    expect_error(e, none, IO_FORMAT_JSON, MDM_EINVALID, want);
+
+    const char *holes = file_in(e, "holes.json");
+    write_text(holes, "[{\"a\": 1},,{\"a\": 2}]");
+    snprintf(want, sizeof want, "%s line 1: empty element in the records array", holes);
+    expect_error(e, holes, IO_FORMAT_JSON, MDM_EINVALID, want);
 
     assert_int_equal(io_format_from_path(&format, "notes.txt"), MDM_EINVALID);
     assert_int_equal(io_format_from_path(&format, "a.tsv.gz"), 0);
@@ -500,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parquet_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parquet_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_layouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_pretty_array, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_late_type_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_bytes, setup, teardown),
