@@ -546,6 +546,40 @@ static void test_random_bytes(void **state)
     }
 }
 
+/* Random JSON-ish bytes in a records array never crash the reader or leave a
+ * temporary file: an error naming the file, or rows. */
+static void test_random_json(void **state)
+{
+    env *e = *state;
+    const char *path = file_in(e, "noise.json");
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s/tmp", e->dir);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    assert_int_equal(mdm_config_set(e->cfg, "database.duckdb.temp_directory", tmp), 0);
+    static const char alphabet[] = "[]{}\",:\\ \n\tabc0123456789.-eE\x01\xc3\xa9";
+    srand(11);
+    for (int round = 0; round < 60; round++) {
+        FILE *f = fopen(path, "wb");
+        fputc('[', f);
+        int n = 1 + rand() % 300;
+        for (int i = 0; i < n; i++)
+            fputc(alphabet[rand() % (int)(sizeof alphabet - 1)], f);
+        if (round % 2)
+            fputs("{\"a\": 1}]", f);
+        fclose(f);
+        io_reader *r;
+        if (io_reader_open(&r, path, IO_FORMAT_JSON, e->cfg) == 0) {
+            const mdm_batch *b;
+            while (io_reader_next(r, &b) == 1)
+                ;
+            io_reader_close(r);
+        } else {
+            assert_non_null(strstr(mdm_error_last()->message, path));
+        }
+    }
+    assert_int_equal(rmdir(tmp), 0); /* no temporary left behind */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_late_type_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_json, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
