@@ -169,6 +169,8 @@ double sketch_hll_estimate(const sketch_hll *hll)
 
 /* ------------------------------------------------------------------ top-k */
 
+#define NIL UINT32_MAX
+
 int sketch_topk_init(sketch_topk *topk, size_t capacity, size_t max_payload)
 {
     memset(topk, 0, sizeof *topk);
@@ -176,13 +178,16 @@ int sketch_topk_init(sketch_topk *topk, size_t capacity, size_t max_payload)
         return mdm_error_set(MDM_EINVALID, "top-k capacity %zu is out of range", capacity);
     size_t index_slots = pow2_at_least(capacity * 2);
     topk->items = calloc(capacity, sizeof *topk->items);
-    topk->heap = calloc(capacity, sizeof *topk->heap);
-    topk->pos = calloc(capacity, sizeof *topk->pos);
+    topk->buckets = calloc(capacity + 1, sizeof *topk->buckets);
     topk->index = calloc(index_slots, sizeof *topk->index);
-    if (!topk->items || !topk->heap || !topk->pos || !topk->index) {
+    if (!topk->items || !topk->buckets || !topk->index) {
         sketch_topk_free(topk);
         return mdm_error_set(MDM_ENOMEM, "out of memory for %zu top-k counters", capacity);
     }
+    for (size_t b = 0; b <= capacity; b++)
+        topk->buckets[b].next = b < capacity ? (uint32_t)(b + 1) : NIL;
+    topk->free_bucket = 0;
+    topk->min_bucket = NIL;
     topk->index_mask = index_slots - 1;
     topk->capacity = capacity;
     topk->max_payload = max_payload;
@@ -195,8 +200,7 @@ void sketch_topk_free(sketch_topk *topk)
         for (size_t i = 0; i < topk->used; i++)
             free(topk->items[i].payload);
     free(topk->items);
-    free(topk->heap);
-    free(topk->pos);
+    free(topk->buckets);
     free(topk->index);
     memset(topk, 0, sizeof *topk);
 }
@@ -233,40 +237,74 @@ static void topk_index_remove(sketch_topk *topk, size_t slot)
     }
 }
 
-static void heap_swap(sketch_topk *topk, size_t a, size_t b)
+/* A bucket for `count` right after bucket `after` (NIL: at the head). */
+static uint32_t bucket_insert(sketch_topk *topk, uint32_t after, uint64_t count)
 {
-    uint32_t ia = topk->heap[a], ib = topk->heap[b];
-    topk->heap[a] = ib;
-    topk->heap[b] = ia;
-    topk->pos[ib] = (uint32_t)a;
-    topk->pos[ia] = (uint32_t)b;
+    uint32_t b = topk->free_bucket; /* never exhausted: at most capacity + 1 in use */
+    sketch_topk_bucket *nb = &topk->buckets[b];
+    topk->free_bucket = nb->next;
+    nb->count = count;
+    nb->first = NIL;
+    nb->prev = after;
+    nb->next = after == NIL ? topk->min_bucket : topk->buckets[after].next;
+    if (nb->next != NIL)
+        topk->buckets[nb->next].prev = b;
+    if (after == NIL)
+        topk->min_bucket = b;
+    else
+        topk->buckets[after].next = b;
+    return b;
 }
 
-static void heap_sift_down(sketch_topk *topk, size_t at)
+static void bucket_remove(sketch_topk *topk, uint32_t b)
 {
-    size_t n = topk->used;
-    for (;;) {
-        size_t left = 2 * at + 1, right = left + 1, least = at;
-        if (left < n && topk->items[topk->heap[left]].count < topk->items[topk->heap[least]].count)
-            least = left;
-        if (right < n && topk->items[topk->heap[right]].count < topk->items[topk->heap[least]].count)
-            least = right;
-        if (least == at)
-            return;
-        heap_swap(topk, at, least);
-        at = least;
-    }
+    sketch_topk_bucket *ob = &topk->buckets[b];
+    if (ob->prev != NIL)
+        topk->buckets[ob->prev].next = ob->next;
+    else
+        topk->min_bucket = ob->next;
+    if (ob->next != NIL)
+        topk->buckets[ob->next].prev = ob->prev;
+    ob->next = topk->free_bucket;
+    topk->free_bucket = b;
 }
 
-static void heap_sift_up(sketch_topk *topk, size_t at)
+static void item_attach(sketch_topk *topk, uint32_t i, uint32_t b)
 {
-    while (at > 0) {
-        size_t parent = (at - 1) / 2;
-        if (topk->items[topk->heap[parent]].count <= topk->items[topk->heap[at]].count)
-            return;
-        heap_swap(topk, at, parent);
-        at = parent;
-    }
+    sketch_topk_item *it = &topk->items[i];
+    sketch_topk_bucket *bk = &topk->buckets[b];
+    it->bucket = b;
+    it->prev = NIL;
+    it->next = bk->first;
+    if (bk->first != NIL)
+        topk->items[bk->first].prev = i;
+    bk->first = i;
+    it->count = bk->count;
+}
+
+/* Detaches item i from its bucket; the bucket stays even when it becomes empty. */
+static void item_detach(sketch_topk *topk, uint32_t i)
+{
+    sketch_topk_item *it = &topk->items[i];
+    if (it->prev != NIL)
+        topk->items[it->prev].next = it->next;
+    else
+        topk->buckets[it->bucket].first = it->next;
+    if (it->next != NIL)
+        topk->items[it->next].prev = it->prev;
+}
+
+/* count + 1 for item i: into the next bucket when it holds count + 1, else a new one. */
+static void item_increment(sketch_topk *topk, uint32_t i)
+{
+    uint32_t b = topk->items[i].bucket;
+    uint64_t count = topk->buckets[b].count + 1;
+    uint32_t next = topk->buckets[b].next;
+    uint32_t target = next != NIL && topk->buckets[next].count == count ? next : bucket_insert(topk, b, count);
+    item_detach(topk, i);
+    item_attach(topk, i, target);
+    if (topk->buckets[b].first == NIL)
+        bucket_remove(topk, b);
 }
 
 static int topk_set_payload(sketch_topk *topk, sketch_topk_item *item, const void *value, size_t len)
@@ -297,8 +335,7 @@ int sketch_topk_add(sketch_topk *topk, uint64_t key, const void *value, size_t l
     size_t slot = topk_find_slot(topk, key);
     uint32_t e = topk->index[slot];
     if (e) {
-        topk->items[e - 1].count++;
-        heap_sift_down(topk, topk->pos[e - 1]);
+        item_increment(topk, e - 1);
         return 0;
     }
     if (topk->used < topk->capacity) {
@@ -308,17 +345,17 @@ int sketch_topk_add(sketch_topk *topk, uint64_t key, const void *value, size_t l
         if (rc)
             return rc;
         item->key = key;
-        item->count = 1;
         item->error = 0;
-        topk->heap[idx] = idx;
-        topk->pos[idx] = idx;
+        uint32_t head = topk->min_bucket;
+        uint32_t b = head != NIL && topk->buckets[head].count == 1 ? head : bucket_insert(topk, NIL, 1);
+        item_attach(topk, idx, b);
         topk->used++;
         topk->index[slot] = idx + 1;
-        heap_sift_up(topk, idx);
         return 0;
     }
-    /* Evict the smallest counter: the newcomer may have occurred up to `min` times. */
-    uint32_t idx = topk->heap[0];
+    /* Evict a counter with the smallest count: the newcomer may have occurred up to that
+     * many times before (its possible overcount). */
+    uint32_t idx = topk->buckets[topk->min_bucket].first;
     sketch_topk_item *item = &topk->items[idx];
     int rc = topk_set_payload(topk, item, value, len);
     if (rc)
@@ -326,10 +363,9 @@ int sketch_topk_add(sketch_topk *topk, uint64_t key, const void *value, size_t l
     topk_index_remove(topk, topk_find_slot(topk, item->key));
     item->key = key;
     item->error = item->count;
-    item->count++;
     topk->index[topk_find_slot(topk, key)] = idx + 1;
     topk->evicted = true;
-    heap_sift_down(topk, 0);
+    item_increment(topk, idx);
     return 0;
 }
 

@@ -82,12 +82,23 @@ typedef struct sketch_topk_item {
     size_t payload_len;    /* bytes kept */
     size_t value_len;      /* the value's full length (> payload_len when cut) */
     size_t payload_cap;
+    uint32_t bucket;       /* the bucket of items with this count */
+    uint32_t prev, next;   /* siblings in that bucket */
 } sketch_topk_item;
+
+/* Items with equal counts share a bucket; buckets form a list in ascending count order
+ * (Metwally's stream-summary), so a count goes up and the smallest is found in O(1). */
+typedef struct sketch_topk_bucket {
+    uint64_t count;
+    uint32_t first;        /* an item of the bucket */
+    uint32_t prev, next;   /* neighbouring buckets (free list through next) */
+} sketch_topk_bucket;
 
 typedef struct sketch_topk {
     sketch_topk_item *items;
-    uint32_t *heap;   /* item indexes, min-heap by count */
-    uint32_t *pos;    /* heap position of each item */
+    sketch_topk_bucket *buckets; /* capacity + 1 */
+    uint32_t min_bucket;         /* head of the bucket list */
+    uint32_t free_bucket;        /* head of the free list */
     uint32_t *index;  /* key -> item index + 1 (0 = empty), linear probing */
     size_t index_mask;
     size_t capacity, used;
