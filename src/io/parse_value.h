@@ -1,4 +1,5 @@
-/* Exact parsing of text fields into typed values. Type inference and conversion share
+/* Exact parsing of text fields into typed values (numbers in parse_number.c, the rest
+ * in parse_value.c). Type inference and conversion share
  * these functions, so that a value inference accepted for a type is converted to the
  * same value later, and a value that would lose anything is refused by both.
  *
