@@ -170,7 +170,10 @@ int io_inferrer_new(io_inferrer **out, size_t ncols, const io_infer_options *opt
         col->can = can;
         col->date_formats = IO_DATE_ALL_FORMATS;
         col->int_increasing = true;
-        rc = set_init(&col->distinct, pow2_at_least(2 * (inf->distinct_limit + 1)));
+        /* grown as values come, so a huge threshold costs only what the data has */
+        rc = set_init(&col->distinct, pow2_at_least(2 * (inf->distinct_limit + 1) < 256
+                                                        ? 2 * (inf->distinct_limit + 1)
+                                                        : 256));
         if (!rc)
             rc = set_init(&col->unique, 64);
     }
@@ -246,10 +249,15 @@ static int track_value(io_inferrer *inf, col_state *col, const char *s, size_t l
     if (!track_distinct && !track_unique)
         return 0;
     uint64_t h = XXH3_64bits(s, len);
-    if (track_distinct && set_add(&col->distinct, h) &&
-        col->distinct.count > inf->distinct_limit) {
-        col->distinct_capped = true;
-        set_free(&col->distinct);
+    if (track_distinct && set_add(&col->distinct, h)) {
+        if (col->distinct.count > inf->distinct_limit) {
+            col->distinct_capped = true;
+            set_free(&col->distinct);
+        } else if (col->distinct.count * 2 > col->distinct.cap) {
+            int rc = set_grow(&col->distinct);
+            if (rc)
+                return rc;
+        }
     }
     if (track_unique) {
         if (!set_add(&col->unique, h)) {

@@ -488,6 +488,25 @@ static void semantic_types_and_statistics(void **state)
     assert_int_equal(plan->columns[0].semantic, IO_SEMANTIC_TEXT);
     io_plan_free(plan);
 
+    /* a threshold far above the data: the set grows with the values */
+    io_infer_options big;
+    io_infer_options_default(&big);
+    big.categorical_threshold = 1000000000;
+    io_inferrer *inf = NULL;
+    assert_int_equal(io_inferrer_new(&inf, 1, &big, "big.csv"), 0);
+    for (int i = 0; i < 5000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "v%d", i % 3000);
+        io_field f = {v, strlen(v), false};
+        io_record rec = {&f, 1, (uint64_t)i + 2};
+        assert_int_equal(io_inferrer_observe(inf, &rec), 0);
+    }
+    assert_int_equal(io_inferrer_finish(&plan, inf, NULL), 0);
+    io_inferrer_free(inf);
+    assert_int_equal(plan->columns[0].distinct, 3000);
+    assert_int_equal(plan->columns[0].semantic, IO_SEMANTIC_CATEGORICAL);
+    io_plan_free(plan);
+
     /* past the limit the count stops: limit + 1 means "more" */
     opts.distinct_limit = 5;
     const char *many[] = {"a", "b", "c", "d", "e", "f", "g", "NA", "a"};
