@@ -5,7 +5,7 @@
  *   clause  := KEY OP VALUE            OP: =  !=  ~  !~  >  <  >=  <=
  *   filter  := clause {',' clause}     ',' is AND
  *              {'|' clause {',' clause}}   '|' is OR; AND binds tighter
- * Values are trimmed and cannot contain ',' or '|'. Every comparison of text ignores
+ * Values are trimmed (quotes around them are dropped) and cannot contain ',' or '|'. Every comparison of text ignores
  * ASCII case. Text: `=` is equality, or a whole-value glob when the value has * ? or [
  * (`name=titanic*`); `~` is a substring test, or a glob when the value has those
  * characters. Lists (tags, id_columns, tables): `=`/`~` hold when any item matches;
