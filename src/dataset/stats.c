@@ -20,7 +20,7 @@ void stats_options_default(stats_options *opts)
     *opts = (stats_options){
         .distinct_exact_cap = 10000,
         .hll_precision = 15,
-        .topk_counters = 256,
+        .topk_counters = 1024,
         .top_values = 10,
         .top_value_max_bytes = 1024,
         .quantile_exact_cap = 100000,

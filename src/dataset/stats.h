@@ -29,7 +29,8 @@
 typedef struct stats_options {
     size_t distinct_exact_cap;     /* exact distinct counting up to this many values (10000) */
     unsigned hll_precision;        /* HyperLogLog registers 2^p past the cap (15: 0.57% error) */
-    size_t topk_counters;          /* space-saving counters (256) */
+    size_t topk_counters;          /* space-saving counters (1024): exact top values up to
+                                      that many distinct values */
     size_t top_values;             /* top values reported (10) */
     size_t top_value_max_bytes;    /* bytes of a text top value kept for display (1024) */
     size_t quantile_exact_cap;     /* exact percentiles up to this many values (100000) */

@@ -843,7 +843,7 @@ static void wide_table_stays_bounded(void **state)
         for (size_t c = 0; c < ncols; c++) {
             if (c % 3 == 0) {
                 char buf[24];
-                snprintf(buf, sizeof buf, "t%zu", r % 30); /* fewer than the shrunk 40 counters */
+                snprintf(buf, sizeof buf, "t%zu", r % 30); /* fewer than the ~40 counters left per column */
                 set_text(t, c, r, buf);
             } else {
                 t->cols[c].i[r] = (int64_t)r;       /* 1,000 distinct: past the shrunk cap */
