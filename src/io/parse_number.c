@@ -197,7 +197,7 @@ static int digits_plus_one(const char *digits, int n, char *out)
 
 /* Exact comparisons of a binary value a x 2^ea with a decimal b x 10^sb in 128-bit
  * integers, for the magnitudes of everyday data (|sb| <= 27 and shifts that fit). */
-typedef unsigned __int128 u128;
+__extension__ typedef unsigned __int128 u128; /* GCC and Clang */
 
 static const uint64_t pow5[28] = {
     1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL, 390625ULL,
