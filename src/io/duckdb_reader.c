@@ -18,7 +18,9 @@
  * the streamed result only has BOOLEAN, BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP):
  *   TINYINT..BIGINT, UTINYINT..UINTEGER          int64
  *   UBIGINT, HUGEINT, UHUGEINT                   int64 when every value fits, else text
- *   FLOAT, DOUBLE                                float64 (FLOAT widens exactly)
+ *   FLOAT, DOUBLE                                float64 (FLOAT widens exactly); JSON:
+ *                                                text (the numbers as written) when an
+ *                                                integer in it does not survive a double
  *   DECIMAL(w,s)                                 float64 when w <= 15 (any such decimal
  *                                                reads back from its nearest double), or
  *                                                when every value's shortest double text
@@ -81,6 +83,7 @@ typedef struct source_column {
     duckdb_type type;
     uint8_t width, scale;    /* DECIMAL */
     bool is_json;            /* DuckDB's JSON type (VARCHAR with the alias JSON) */
+    bool raw_number_text;    /* JSON DOUBLE column read as its numbers' text */
     int check;               /* index of its "every value" check, or -1 */
     bool check_passed;
     mdm_type mdm;
@@ -365,6 +368,114 @@ static int run_checks(duckdb_reader *r, source_column *cols, size_t n)
     }
     duckdb_destroy_result(&result);
     return 0;
+}
+
+/* JSON numbers: DuckDB's reader parses every number of a DOUBLE column as a double, so
+ * an integer beyond 2^53 (say 18446744073709551617) would come out rounded. Read as
+ * VARCHAR, the same numbers keep their text: one pass checks that every integer
+ * literal survives the double exactly. A column where one does not is read as the
+ * numbers' text instead, through an explicit column list (DESCRIBE's types, that
+ * column VARCHAR). Fractions are taken as doubles: their text has no exact binary
+ * value to keep. */
+static int check_json_numbers(duckdb_reader *r, source_column *cols, size_t n)
+{
+    strbuf sql = STRBUF_INIT;
+    strbuf spec = STRBUF_INIT; /* {'v': 'VARCHAR', ...} */
+    size_t ndouble = 0;
+    strbuf_append(&sql, "SELECT ");
+    strbuf_append_char(&spec, '{');
+    for (size_t c = 0; c < n; c++) {
+        if (cols[c].type != DUCKDB_TYPE_DOUBLE)
+            continue;
+        if (ndouble++ > 0) {
+            strbuf_append(&sql, ", ");
+            strbuf_append(&spec, ", ");
+        }
+        strbuf_append(&sql, "bool_and(");
+        strbuf_append_ident(&sql, cols[c].name);
+        strbuf_append(&sql, " IS NULL OR NOT regexp_full_match(");
+        strbuf_append_ident(&sql, cols[c].name);
+        strbuf_append(&sql, ", '-?[0-9]+') OR TRY_CAST(TRY_CAST(");
+        strbuf_append_ident(&sql, cols[c].name);
+        strbuf_append(&sql, " AS DOUBLE) AS HUGEINT) IS NOT DISTINCT FROM TRY_CAST(");
+        strbuf_append_ident(&sql, cols[c].name);
+        strbuf_append(&sql, " AS HUGEINT) AND TRY_CAST(");
+        strbuf_append_ident(&sql, cols[c].name);
+        strbuf_append(&sql, " AS HUGEINT) IS NOT NULL)");
+        strbuf_append_literal(&spec, cols[c].name);
+        strbuf_append(&spec, ": 'VARCHAR'");
+    }
+    strbuf_append_char(&spec, '}');
+    int rc = 0;
+    if (ndouble == 0)
+        goto cleanup;
+    strbuf_appendf(&sql, " FROM read_json_auto(?, format='newline_delimited', columns=%s)",
+                   strbuf_cstr(&spec) ? spec.data : "");
+    if (!strbuf_cstr(&sql)) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
+    duckdb_result result;
+    if ((rc = run_query(r, &result, sql.data, NULL)))
+        goto cleanup;
+    size_t k = 0, lossy = 0;
+    for (size_t c = 0; c < n; c++) {
+        if (cols[c].type != DUCKDB_TYPE_DOUBLE)
+            continue;
+        bool ok = duckdb_value_is_null(&result, k, 0) || duckdb_value_boolean(&result, k, 0);
+        k++;
+        if (!ok) {
+            cols[c].raw_number_text = true;
+            cols[c].type = DUCKDB_TYPE_VARCHAR;
+            lossy++;
+        }
+    }
+    duckdb_destroy_result(&result);
+    if (lossy == 0)
+        goto cleanup;
+
+    /* Every column with DuckDB's own type for it, the lossy ones as VARCHAR. */
+    strbuf_reset(&sql);
+    strbuf_appendf(&sql, "DESCRIBE SELECT * FROM %s", r->source);
+    if (!strbuf_cstr(&sql)) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
+    if ((rc = run_query(r, &result, sql.data, NULL)))
+        goto cleanup;
+    if ((size_t)duckdb_row_count(&result) != n) {
+        duckdb_destroy_result(&result);
+        rc = mdm_error_set(MDM_EBACKEND, "%s: DuckDB describes %llu columns, not %zu", r->path,
+                           (unsigned long long)duckdb_row_count(&result), n);
+        goto cleanup;
+    }
+    strbuf_reset(&spec);
+    strbuf_append_char(&spec, '{');
+    for (size_t c = 0; c < n; c++) {
+        char *type = duckdb_value_varchar(&result, 1, c);
+        if (c > 0)
+            strbuf_append(&spec, ", ");
+        strbuf_append_literal(&spec, cols[c].name);
+        strbuf_append(&spec, ": ");
+        strbuf_append_literal(&spec, cols[c].raw_number_text ? "VARCHAR" : type ? type : "VARCHAR");
+        duckdb_free(type);
+    }
+    strbuf_append_char(&spec, '}');
+    duckdb_destroy_result(&result);
+    strbuf_reset(&sql);
+    strbuf_appendf(&sql, "read_json_auto(?, format='newline_delimited', columns=%s)",
+                   strbuf_cstr(&spec) ? spec.data : "");
+    if (!strbuf_cstr(&sql)) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
+    free(r->source);
+    r->source = strbuf_detach(&sql);
+
+cleanup:
+    strbuf_free(&sql);
+    strbuf_free(&spec);
+    return rc;
 }
 
 /* Appends the projection of one column and decides its mdm type. */
@@ -695,6 +806,8 @@ int io_duckdb_reader_open(io_reader **out, const char *path, io_format format,
         rc = mdm_error_set(MDM_EINVALID, "%s: no columns", path);
         goto cleanup;
     }
+    if (format == IO_FORMAT_JSON && (rc = check_json_numbers(r, cols, ncols)))
+        goto cleanup;
     if ((rc = run_checks(r, cols, ncols)))
         goto cleanup;
     if ((rc = start_stream(r, cols, ncols)))

@@ -391,6 +391,34 @@ static void test_json_pretty_array(void **state)
     assert_int_equal(rmdir(tmp), 0); /* empty again */
 }
 
+/* JSON numbers DuckDB would round through a double: the column keeps the text. */
+static void test_json_big_numbers(void **state)
+{
+    env *e = *state;
+    const char *path = file_in(e, "big.jsonl");
+    write_text(path,
+               "{\"v\": 1.5, \"w\": 1.5, \"d\": \"2024-01-01\", \"s\": {\"a b\": [1]}, \"i\": 1}\n"
+               "{\"v\": 18446744073709551617, \"w\": 9007199254740992, \"d\": null, \"s\": null, \"i\": 2}\n"
+               "{\"v\": -2, \"w\": -0.25, \"d\": \"1999-12-31\", \"s\": {\"a b\": []}, \"i\": null}\n");
+    io_reader *r;
+    assert_int_equal(io_reader_open(&r, path, IO_FORMAT_JSON, e->cfg), 0);
+    const mdm_batch *b;
+    assert_int_equal(io_reader_next(r, &b), 1);
+    long v = column(r, "v", MDM_TYPE_TEXT);
+    assert_text(b, v, 0, "1.5");
+    assert_text(b, v, 1, "18446744073709551617");
+    assert_text(b, v, 2, "-2");
+    long w = column(r, "w", MDM_TYPE_FLOAT64); /* 2^53 is exact */
+    assert_true(mdm_batch_float64(b, (size_t)w, 1) == 9007199254740992.0);
+    long d = column(r, "d", MDM_TYPE_DATE);
+    assert_int_equal(mdm_batch_date(b, (size_t)d, 2), mdm_date_from_ymd(1999, 12, 31));
+    assert_true(mdm_batch_is_null(b, (size_t)d, 1));
+    assert_text(b, column(r, "s", MDM_TYPE_TEXT), 0, "{\"a b\":[1]}");
+    assert_true(mdm_batch_int64(b, (size_t)column(r, "i", MDM_TYPE_INT64), 1) == 2);
+    assert_int_equal(io_reader_next(r, &b), 0);
+    io_reader_close(r);
+}
+
 /* sample_size=-1: a value that only appears after DuckDB's default sample widens the
  * column instead of failing the read. */
 static void test_json_late_type_change(void **state)
@@ -589,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_pretty_array, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_late_type_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_big_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_json, setup, teardown),
