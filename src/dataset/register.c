@@ -711,7 +711,10 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
                                r.found.files[i].path);
             goto cleanup;
         }
-    if ((rc = name_lock_try(&r.lock, cfg, r.name, "registered")))
+    /* A registration of the same name under way elsewhere: wait for it (up to
+     * database.connection_timeout), then this one sees its result ("already exists"). */
+    if ((rc = name_lock_acquire(&r.lock, cfg, r.name, "registered",
+                                (uint64_t)mdm_config_int(cfg, "database.connection_timeout") * 1000)))
         goto cleanup;
     if ((rc = clear_the_way(&r)))
         goto cleanup;

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Registration and the dataset commands, as a user runs them, on every backend
+# (PostgreSQL when scripts/test-postgres provides a server): the awkward-input corpus of
+# tests/data/csv with its expected outcomes, a Kaggle folder, options and their errors,
+# and list / info / search / update / stats / remove.
+. "$(dirname "$0")/lib.sh"
+CORPUS="$(cd "$(dirname "$0")/../data/csv" && pwd)"
+
+backends="sqlite duckdb"
+if [ -n "${MDM_TEST_PG_CONNINFO:-}" ]; then
+  backends="$backends postgresql"
+  export MDM_DATABASE_POSTGRESQL_HOST=$MDM_TEST_PG_HOST MDM_DATABASE_POSTGRESQL_PORT=$MDM_TEST_PG_PORT
+  export MDM_DATABASE_POSTGRESQL_USER=$MDM_TEST_PG_USER MDM_DATABASE_POSTGRESQL_PASSWORD=$MDM_TEST_PG_PASSWORD
+  export MDM_DATABASE_POSTGRESQL_DATABASE=$MDM_TEST_PG_DATABASE
+  # Each run gets its own schema prefix: datasets of other runs never collide.
+  export MDM_DATABASE_POSTGRESQL_DATABASE_PREFIX="e2e$$_"
+fi
+
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$WORK/out" 2>/dev/null; }
+nothing_left() { # name: no YAML, no directory, no staging
+  [ ! -e "$MDM_HOME_DIR/config/datasets/$1.yaml" ] && [ ! -e "$MDM_HOME_DIR/datasets/$1" ] &&
+    ! ls -a "$MDM_HOME_DIR/datasets" 2>/dev/null | grep -q "^.staging-$1-"
+}
+
+# A Kaggle competition folder.
+KAGGLE="$WORK/kaggle"
+mkdir -p "$KAGGLE"
+python3 - "$KAGGLE" <<'PY'
+import random, sys
+d = sys.argv[1]; random.seed(7)
+with open(f"{d}/train.csv", "w") as f:
+    f.write("PassengerId,Survived,Pclass,Name,Age,Fare,Embarked\n")
+    for i in range(1, 201):
+        age = "" if i % 9 == 0 else str(random.randint(1, 80))
+        f.write(f'{i},{random.randint(0,1)},{random.randint(1,3)},"Doe, J {i}",{age},{random.random()*90:.2f},{random.choice("SCQ")}\n')
+with open(f"{d}/test.csv", "w") as f:
+    f.write("PassengerId,Pclass,Name,Age,Fare,Embarked\n")
+    for i in range(201, 301):
+        f.write(f'{i},{random.randint(1,3)},Roe {i},{random.randint(1,80)},{random.random()*90:.2f},S\n')
+with open(f"{d}/sample_submission.csv", "w") as f:
+    f.write("PassengerId,Survived\n")
+    for i in range(201, 301):
+        f.write(f"{i},0\n")
+with open(f"{d}/data_description.txt", "w") as f:
+    f.write("a toy competition\n")
+PY
+
+for backend in $backends; do
+  export MDM_DATABASE_DEFAULT_BACKEND=$backend
+  echo "== $backend" >&2
+
+  # --- the corpus, file by file, with the outcome its manifest expects
+  i=0
+  while IFS=$'\t' read -r file expected notes; do
+    [ "$file" = file ] && continue
+    [ -f "$CORPUS/$file" ] || continue
+    i=$((i + 1))
+    name="c$i"
+    run dataset register "$name" "$CORPUS/$file"
+    case "$expected" in
+      ok:*)
+        if [ "$file" = cols3000.csv ] && [ "$backend" != duckdb ]; then
+          check "$backend $file: over the column limit fails" status_is 1
+          check "$backend $file: names the limit" contains "$ERR" "columns"
+          check "$backend $file: suggests duckdb" contains "$ERR" "--backend duckdb"
+          check "$backend $file: nothing left" nothing_left "$name"
+          continue
+        fi
+        rows=$(printf '%s' "$expected" | sed -n 's/^ok: \([0-9]*\) rows.*/\1/p')
+        check "$backend $file: registers" status_is 0
+        run dataset info "$name" --format json
+        check "$backend $file: $rows rows" json "assert d['metadata']['statistics']['row_count'] == $rows, d['metadata']['statistics']"
+        run dataset remove "$name" --force
+        check "$backend $file: removed" nothing_left "$name"
+        ;;
+      error:*)
+        want=${expected#error: }
+        check "$backend $file: fails" status_is 1
+        check "$backend $file: says '$want'" contains "$ERR" "$want"
+        check "$backend $file: one line" one_line "$ERR"
+        check "$backend $file: nothing left" nothing_left "$name"
+        ;;
+    esac
+  done <"$CORPUS/MANIFEST.tsv"
+
+  # --- a Kaggle folder
+  run dataset register Titanic "$KAGGLE" --description "toy" --tags a,b
+  check "$backend kaggle registers" status_is 0
+  check "$backend kaggle target from the submission" contains "$OUT" "Target:        Survived"
+  check "$backend kaggle problem type" contains "$OUT" "binary_classification"
+  check "$backend kaggle IDs" contains "$OUT" "ID Columns:    PassengerId"
+  run dataset info titanic --format json
+  check "$backend kaggle tables and rows" json "s=d['metadata']['statistics']; assert s['row_count']==300; assert list(d['tables'])==['train','test','sample_submission']"
+  check "$backend kaggle records its backend" json "assert d['database']['backend']=='$backend'"
+  check "$backend kaggle never stores a password" bash -c "! grep -rqi password '$MDM_HOME_DIR/config/datasets/titanic.yaml'"
+  run dataset register TITANIC "$KAGGLE"
+  check "$backend duplicate (case-insensitive) refused" contains "$ERR" "Dataset 'titanic' already exists"
+  run dataset register titanic "$KAGGLE" --force --target Fare --problem-type regression
+  check "$backend --force replaces" status_is 0
+  check "$backend --target and --problem-type" contains "$OUT" "Problem Type:  regression"
+  run dataset list --format json
+  check "$backend list json" json "assert [x['name'] for x in d]==['titanic']"
+  run dataset list --filter "problem_type=regression"
+  check "$backend list filter" contains "$OUT" "titanic"
+  run dataset search tit
+  check "$backend search" contains "$OUT" "Found 1 match(es)"
+  run dataset update titanic --description "changed" --tags x
+  run dataset info titanic --format json
+  check "$backend update" json "assert d['description']=='changed' and d['tags']==['x']"
+  run dataset stats titanic --full --format json
+  check "$backend stats --full" json "assert d['mode']=='full' and d['tables']['train']['row_count']==200"
+  run dataset stats titanic --export "$WORK/stats.yaml"
+  check "$backend stats --export yaml" grep -q "dataset_name: titanic" "$WORK/stats.yaml"
+  run dataset remove titanic --dry-run
+  check "$backend remove --dry-run keeps it" [ -e "$MDM_HOME_DIR/config/datasets/titanic.yaml" ]
+  run dataset remove titanic --force
+  check "$backend remove" nothing_left titanic
+  run dataset info titanic
+  check "$backend info after remove fails" status_is 1
+
+  # --- options and their errors
+  run dataset register t1 "$KAGGLE/train.csv" --target nope
+  check "$backend unknown target fails" contains "$ERR" "Target column 'nope' not found in table 'data'"
+  check "$backend unknown target leaves nothing" nothing_left t1
+  run dataset register t1 "$KAGGLE/train.csv" --problem-type ranking
+  check "$backend bad problem type" contains "$ERR" "Invalid problem type 'ranking'"
+  run dataset register t1 "$KAGGLE/train.csv" --id-columns Name,Nope
+  check "$backend unknown id column" contains "$ERR" "ID column 'Nope' not found"
+  run dataset register t1 "$WORK/missing"
+  check "$backend missing path" contains "$ERR" "Path does not exist: $WORK/missing"
+  mkdir -p "$WORK/empty"
+  run dataset register t1 "$WORK/empty"
+  check "$backend empty directory" contains "$ERR" "No data files found in $WORK/empty"
+  run dataset register "bad name" "$KAGGLE"
+  check "$backend bad name" contains "$ERR" "can only contain alphanumeric characters"
+  run dataset register "" "$KAGGLE"
+  check "$backend empty name" contains "$ERR" "Dataset name cannot be empty"
+  run dataset register "$(printf 'x%.0s' $(seq 101))" "$KAGGLE"
+  check "$backend long name" contains "$ERR" "cannot exceed 100 characters"
+  printf 'a,b\n1,2\n' >"$WORK/sheet.xlsx"
+  run dataset register t1 "$WORK/sheet.xlsx"
+  check "$backend excel refused" contains "$ERR" "Excel files are not supported"
+  run dataset register my-data "$KAGGLE/train.csv" --id-columns PassengerId --time-column Age
+  check "$backend dashes become underscores" contains "$OUT" "'my_data' registered"
+  run dataset info MY-DATA --format json
+  check "$backend names are case-insensitive everywhere" json "assert d['time_column']=='Age' and d['id_columns']==['PassengerId']"
+  run dataset remove my_data --force
+done
+
+finish
