@@ -871,6 +871,109 @@ static void wide_table_stays_bounded(void **state)
     free(names);
 }
 
+/* Random schemas, sizes, batch splits and awkward values (extremes, NaN, ±Inf, -0.0,
+ * empty and long text, stray bytes): invariants hold, every export form is produced and
+ * the JSON parses, and one batch or many give the same counts. */
+static void random_tables_keep_invariants(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 40; round++) {
+        size_t ncols = 1 + rnd() % 10, nrows = rnd() % 3000;
+        mdm_field f[10];
+        char names[10][24];
+        for (size_t c = 0; c < ncols; c++) {
+            snprintf(names[c], sizeof names[c], "c%zu", c);
+            f[c].name = names[c];
+            f[c].type = (mdm_type)(MDM_TYPE_INT64 + rnd() % 6);
+        }
+        table_data *t = table_new(f, ncols, nrows);
+        uint64_t domain = 1 + rnd() % 2000;
+        for (size_t r = 0; r < nrows; r++)
+            for (size_t c = 0; c < ncols; c++) {
+                column_data *cd = &t->cols[c];
+                cd->null[r] = rnd() % 5 == 0;
+                uint64_t k = rnd() % domain;
+                switch (cd->type) {
+                case MDM_TYPE_INT64:
+                    cd->i[r] = k == 0 ? INT64_MIN : k == 1 ? INT64_MAX : (int64_t)k - 500;
+                    break;
+                case MDM_TYPE_FLOAT64: {
+                    double special[] = {NAN, INFINITY, -INFINITY, -0.0, 0.0, 1e308, -1e308, 5e-324};
+                    cd->f[r] = k < 8 ? special[k] : (double)k / 7.0;
+                    break;
+                }
+                case MDM_TYPE_BOOL: cd->i[r] = (int64_t)(k & 1); break;
+                case MDM_TYPE_DATE: cd->i[r] = (int64_t)k * 37 - 40000; break;
+                case MDM_TYPE_TIMESTAMP: cd->i[r] = (int64_t)k * 86400123456LL - 1000000000000000LL; break;
+                case MDM_TYPE_TEXT: {
+                    if (k == 0) {
+                        char *big = malloc(5001);
+                        memset(big, 'x', 5000);
+                        big[5000] = '\0';
+                        free(cd->t[r]);
+                        cd->t[r] = big;
+                    } else {
+                        char buf[32];
+                        snprintf(buf, sizeof buf, k == 1 ? "" : k == 2 ? "\xff\xc3" : "s%llu", (unsigned long long)k);
+                        set_text(t, c, r, buf);
+                    }
+                    break;
+                }
+                }
+            }
+        bool full = rnd() & 1;
+        stats_options opts;
+        stats_options_default(&opts);
+        if (rnd() & 1) { /* small caps: the sketches take over early */
+            opts.distinct_exact_cap = 50;
+            opts.quantile_exact_cap = 100;
+            opts.topk_counters = 16;
+            opts.duplicate_memory = 16 << 10;
+        }
+        size_t batch = 1 + rnd() % 700;
+        stats_result *a = run_opts(t, batch, full, &opts);
+        stats_result *b = run_opts(t, nrows ? nrows : 1, full, &opts);
+        assert_int_equal(a->rows, nrows);
+        for (size_t c = 0; c < ncols; c++) {
+            const stats_column *x = &a->columns[c], *y = &b->columns[c];
+            assert_int_equal(x->count + x->null_count, nrows);
+            assert_true(x->distinct <= x->count);
+            assert_int_equal(x->count, y->count);
+            assert_int_equal(x->distinct, y->distinct);
+            assert_true(x->distinct > 0 || x->count == 0);
+            if (x->has_min_max && x->type == MDM_TYPE_INT64)
+                assert_true(x->min.v.i64 <= x->max.v.i64);
+            if (x->has_min_max && x->type == MDM_TYPE_FLOAT64)
+                assert_true(x->min.v.f64 <= x->max.v.f64);
+            if (x->has_percentiles)
+                for (int p = 1; p < STATS_NPERCENTILES; p++)
+                    assert_true(x->percentiles[p - 1] <= x->percentiles[p] || isnan(x->percentiles[p]));
+            uint64_t top_total = 0;
+            for (size_t i = 0; i < x->ntop; i++)
+                top_total += x->top[i].count - x->top[i].max_overcount;
+            assert_true(top_total <= x->count);
+        }
+        stats_table_entry e = {"data", "data", a};
+        stats_document doc = {"random", NULL, full, &e, 1};
+        char *text = NULL;
+        assert_int_equal(stats_export_json_text(&text, &doc), 0);
+        json_error_t err;
+        json_t *root = json_loads(text, 0, &err);
+        if (!root)
+            print_error("round %d: %s at line %d\n", round, err.text, err.line);
+        assert_non_null(root);
+        json_decref(root);
+        free(text);
+        assert_int_equal(stats_export_yaml_text(&text, &doc), 0);
+        free(text);
+        assert_int_equal(stats_export_csv_text(&text, &doc), 0);
+        free(text);
+        stats_result_free(a);
+        stats_result_free(b);
+        table_free(t);
+    }
+}
+
 /* ------------------------------------------------------------------ export */
 
 static void exports_round_trip(void **state)
@@ -1135,6 +1238,7 @@ int main(void)
         cmocka_unit_test(text_past_caps),
         cmocka_unit_test(mismatched_batch_is_rejected),
         cmocka_unit_test(wide_table_stays_bounded),
+        cmocka_unit_test(random_tables_keep_invariants),
         cmocka_unit_test(exports_round_trip),
         cmocka_unit_test(sketches_against_references),
         cmocka_unit_test(throughput),
