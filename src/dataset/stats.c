@@ -215,6 +215,17 @@ static void quantiles_free(quantiles *q)
 
 /* ------------------------------------------------------------------ per value kinds */
 
+/* Strict order of fixed-width values, checked while it may still hold. */
+#define TRACK_ORDER(c, val, last)                                                       \
+    do {                                                                                \
+        if ((c)->has_last) {                                                            \
+            (c)->rising &= (val) > (last);                                              \
+            (c)->falling &= (val) < (last);                                             \
+        }                                                                               \
+        (c)->has_last = true;                                                           \
+        (last) = (val);                                                                 \
+    } while (0)
+
 static bool is_numeric(mdm_type t) { return t == MDM_TYPE_INT64 || t == MDM_TYPE_FLOAT64; }
 
 /* Distinct values of the chunk's non-NULL hashes: exact set, then HyperLogLog. */
@@ -284,6 +295,7 @@ static int add_int64(stats *s, column_state *c, const int64_t *v, const uint8_t 
         int64_t val = v[r];
         lo = val < lo ? val : lo;
         hi = val > hi ? val : hi;
+        TRACK_ORDER(c, val, c->last_i);
         if (!c->shift_set) {
             c->shift = (double)val;
             c->shift_set = true;
@@ -346,8 +358,10 @@ static int add_float64(stats *s, column_state *c, const double *v, const uint8_t
         h[r] = float_hash(val);
         if (isnan(val)) {
             c->nan++;
+            c->rising = c->falling = false;
             continue;
         }
+        TRACK_ORDER(c, val, c->last_f);
         lo = val < lo ? val : lo;
         hi = val > hi ? val : hi;
         if (isinf(val)) {
@@ -421,6 +435,7 @@ static int add_date(stats *s, column_state *c, const int32_t *v, const uint8_t *
         }
         int64_t val = v[r];
         k++;
+        TRACK_ORDER(c, val, c->last_i);
         lo = val < lo ? val : lo;
         hi = val > hi ? val : hi;
         h[r] = sketch_mix64((uint64_t)val);
@@ -448,6 +463,7 @@ static int add_timestamp(stats *s, column_state *c, const int64_t *v, const uint
         }
         int64_t val = v[r];
         k++;
+        TRACK_ORDER(c, val, c->last_i);
         lo = val < lo ? val : lo;
         hi = val > hi ? val : hi;
         h[r] = sketch_mix64((uint64_t)val);
@@ -491,6 +507,8 @@ static int add_text(stats *s, column_state *c, const mdm_batch *b, size_t col, s
     uint64_t minl = c->min_len, maxl = c->max_len, total = 0;
     size_t k = 0;
     int rc = 0;
+    const char *prev = c->has_last ? c->last_t : NULL; /* the value before this one */
+    size_t prev_len = c->last_t_len;
     for (size_t r = 0; r < n; r++) {
         if (nulls[r]) {
             h[r] = c->null_hash;
@@ -500,6 +518,15 @@ static int add_text(stats *s, column_state *c, const mdm_batch *b, size_t col, s
         const char *p = mdm_batch_text(b, col, row0 + r, &len);
         uint64_t hv = sketch_hash_bytes(p, len);
         h[r] = hv;
+        if (c->rising || c->falling) {
+            if (prev) {
+                int order = text_cmp(p, len, prev, prev_len);
+                c->rising &= order > 0;
+                c->falling &= order < 0;
+            }
+            prev = p;
+            prev_len = len;
+        }
         k++;
         total += len;
         minl = len < minl ? len : minl;
@@ -518,6 +545,13 @@ static int add_text(stats *s, column_state *c, const mdm_batch *b, size_t col, s
             rc = sketch_topk_add(&c->topk, hv, p, len);
         if (rc)
             return rc;
+    }
+    /* Keep the chunk's last value for the next chunk while the order may still hold. */
+    if ((c->rising || c->falling) && prev && prev != c->last_t) {
+        rc = keep_text(&c->last_t, &c->last_t_cap, &c->last_t_len, prev, prev_len);
+        if (rc)
+            return rc;
+        c->has_last = true;
     }
     c->min_len = minl;
     c->max_len = maxl;
@@ -539,6 +573,7 @@ static void column_free(column_state *c)
         sketch_topk_free(&c->topk);
     free(c->tmin);
     free(c->tmax);
+    free(c->last_t);
     quantiles_free(&c->q);
 }
 
@@ -642,6 +677,7 @@ int stats_new_with(stats **out, const mdm_field *fields, size_t nfields, bool fu
             goto cleanup;
         }
         c->null_hash = sketch_mix64(0x6e756c6c00000000ULL + i); /* "null" + position */
+        c->rising = c->falling = c->type != MDM_TYPE_BOOL;
         c->imin = INT64_MAX;
         c->imax = INT64_MIN;
         c->fmin = INFINITY;

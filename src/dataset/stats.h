@@ -77,6 +77,10 @@ typedef struct stats_column {
     double null_ratio;     /* null_count / rows; 0 for an empty table */
     uint64_t distinct;     /* non-NULL distinct values */
     bool distinct_exact;   /* false: HyperLogLog estimate */
+    /* Every non-NULL value strictly greater (smaller) than the one before, in table
+     * order: then the values are all distinct, exactly, whatever their number (ID
+     * columns). NaN breaks the order. */
+    bool increasing, decreasing;
 
     bool has_min_max;      /* false when no comparable value was seen */
     stats_scalar min, max; /* numbers, dates, timestamps, bools; text lexicographic */

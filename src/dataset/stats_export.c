@@ -251,6 +251,10 @@ static json_t *column_json(const stats_result *r, const stats_column *c, bool *b
     put(col, "null_percentage", real_json(c->null_ratio * 100.0), bad);
     put(col, "unique_count", count_json(c->distinct), bad);
     put(col, "unique_count_exact", json_boolean(c->distinct_exact), bad);
+    if (c->type != MDM_TYPE_BOOL) {
+        put(col, "monotonic_increasing", json_boolean(c->increasing), bad);
+        put(col, "monotonic_decreasing", json_boolean(c->decreasing), bad);
+    }
     if (c->has_min_max) {
         put(col, "min", scalar_json(&c->min), bad);
         put(col, "max", scalar_json(&c->max), bad);

@@ -42,6 +42,13 @@ typedef struct column_state {
     uint64_t min_len, max_len, total_len;
 
     uint64_t nan, posinf, neginf, trues;
+    /* Order of the non-NULL values so far: strictly rising or falling values are all
+     * distinct, which proves uniqueness (ID columns) past the exact distinct cap. */
+    bool rising, falling, has_last;
+    int64_t last_i;         /* int64, date, timestamp */
+    double last_f;
+    char *last_t;           /* text: a copy of the last value */
+    size_t last_t_len, last_t_cap;
     /* Moments and correlations see value - shift, where shift is the first finite value:
      * for data like 1e9 + noise the running means then stay small and keep their
      * precision when chunks are merged (the shifted-data algorithm). */

@@ -212,6 +212,12 @@ static int fill_column(stats *s, column_state *c, stats_column *col)
         col->distinct = est > (double)c->count ? c->count : (uint64_t)llround(est);
         col->distinct_exact = false;
     }
+    col->increasing = c->rising && c->count > 0;
+    col->decreasing = c->falling && c->count > 0;
+    if (col->increasing || col->decreasing) { /* strictly ordered values are all distinct */
+        col->distinct = c->count;
+        col->distinct_exact = true;
+    }
     fill_min_max(c, col, &rc);
     if (rc)
         return rc;

@@ -825,6 +825,39 @@ static void mismatched_batch_is_rejected(void **state)
     stats_free(s);
 }
 
+/* Strictly ordered values (IDs) are all distinct: exact past the distinct cap. */
+static void ordered_ids_are_exactly_unique(void **state)
+{
+    (void)state;
+    mdm_field f[] = {{"id", MDM_TYPE_INT64}, {"user", MDM_TYPE_TEXT}, {"down", MDM_TYPE_FLOAT64},
+                     {"shuffled", MDM_TYPE_INT64}, {"day", MDM_TYPE_DATE}};
+    size_t n = 50000;
+    table_data *t = table_new(f, 5, n);
+    for (size_t r = 0; r < n; r++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "user_%06zu", r);
+        t->cols[0].i[r] = (int64_t)r * 3;
+        t->cols[0].null[r] = r % 10 == 5; /* NULLs do not break the order */
+        set_text(t, 1, r, buf);
+        t->cols[2].f[r] = -(double)r;
+        t->cols[3].i[r] = (int64_t)((r * 7919) % n);
+        t->cols[4].i[r] = (int64_t)(r % 20000); /* rises, then repeats */
+    }
+    stats_result *r = run(t, 999, false);
+    assert_true(r->columns[0].increasing && r->columns[0].distinct_exact);
+    assert_int_equal(r->columns[0].distinct, r->columns[0].count);
+    assert_true(r->columns[1].increasing && r->columns[1].distinct_exact);
+    assert_int_equal(r->columns[1].distinct, n);
+    assert_true(r->columns[2].decreasing && !r->columns[2].increasing);
+    assert_int_equal(r->columns[2].distinct, n);
+    assert_false(r->columns[3].increasing || r->columns[3].decreasing);
+    assert_false(r->columns[3].distinct_exact); /* all distinct, but nothing proves it */
+    assert_false(r->columns[4].increasing);
+    assert_false(r->columns[4].distinct_exact);
+    stats_result_free(r);
+    table_free(t);
+}
+
 /* 3,000 columns: the per-column caps shrink to keep the total within the memory budget,
  * the numbers stay right, and the result says where it had to estimate. */
 static void wide_table_stays_bounded(void **state)
@@ -846,7 +879,7 @@ static void wide_table_stays_bounded(void **state)
                 snprintf(buf, sizeof buf, "t%zu", r % 30); /* fewer than the ~40 counters left per column */
                 set_text(t, c, r, buf);
             } else {
-                t->cols[c].i[r] = (int64_t)r;       /* 1,000 distinct: past the shrunk cap */
+                t->cols[c].i[r] = (int64_t)((r * 7919) % 1000); /* 1,000 distinct, unordered */
                 t->cols[c].f[r] = (double)(r % 7);
             }
         }
@@ -1237,6 +1270,7 @@ int main(void)
         cmocka_unit_test(text_edge_cases),
         cmocka_unit_test(text_past_caps),
         cmocka_unit_test(mismatched_batch_is_rejected),
+        cmocka_unit_test(ordered_ids_are_exactly_unique),
         cmocka_unit_test(wide_table_stays_bounded),
         cmocka_unit_test(random_tables_keep_invariants),
         cmocka_unit_test(exports_round_trip),
