@@ -82,9 +82,16 @@ static int emit_json(yaml_emitter_t *e, const json_t *j)
         snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(j));
         return emit_scalar(e, buf, strlen(buf), false);
     case JSON_REAL: {
-        int n = snprintf(buf, sizeof buf, "%.17g", json_real_value(j));
-        if (!strpbrk(buf, ".en")) /* keep it a float for the reader */
-            snprintf(buf + n, sizeof buf - (size_t)n, ".0");
+        /* YAML 1.1 readers (PyYAML) see a float only with a '.': 1e+22 becomes 1.0e+22. */
+        char digits[40];
+        snprintf(digits, sizeof digits, "%.17g", json_real_value(j));
+        char *exp = strchr(digits, 'e');
+        if (strchr(digits, '.'))
+            snprintf(buf, sizeof buf, "%s", digits);
+        else if (exp)
+            snprintf(buf, sizeof buf, "%.*s.0%s", (int)(exp - digits), digits, exp);
+        else
+            snprintf(buf, sizeof buf, "%s.0", digits);
         return emit_scalar(e, buf, strlen(buf), false);
     }
     case JSON_TRUE: return emit_scalar(e, "true", 4, false);
