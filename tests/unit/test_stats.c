@@ -669,6 +669,27 @@ static void nan_and_infinities(void **state)
     assert_rel(c->mean, 6.0 / 5.0, 1e-15);
     assert_int_equal(c->distinct, 7);          /* 1, NaN, inf, -inf, 0 (= -0), 2, 3 */
     assert_true(c->percentiles[3] == 1.0);
+    /* JSON has no NaN or Infinity: strings; YAML keeps the same document, and a float
+     * without a '.' gets one so that YAML 1.1 readers still see a float. */
+    stats_table_entry e = {"data", "data", r};
+    stats_document doc = {"nan", "2026-01-01T00:00:00", true, &e, 1};
+    char *text = NULL;
+    assert_int_equal(stats_export_json_text(&text, &doc), 0);
+    assert_non_null(strstr(text, "\"max\": \"Infinity\""));
+    assert_non_null(strstr(text, "\"min\": \"-Infinity\""));
+    free(text);
+    stats_result_free(r);
+    table_free(t);
+
+    t = table_new(f, 1, 2);
+    t->cols[0].f[0] = 1e22;
+    t->cols[0].f[1] = 2.0;
+    r = run(t, 2, false);
+    e.result = r;
+    assert_int_equal(stats_export_yaml_text(&text, &doc), 0);
+    assert_non_null(strstr(text, "max: 1.0e+22\n"));
+    assert_non_null(strstr(text, "min: 2.0\n"));
+    free(text);
     stats_result_free(r);
     table_free(t);
 }
