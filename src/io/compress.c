@@ -7,11 +7,17 @@
  * use is the plain size plus the archive while committing; memory stays bounded, and
  * libzip writes the central directory (with ZIP64 records past 4 GB) itself. Deflate
  * level 6 as for gzip (and Python's zipfile); libzip's own default is 9, slower for
- * little gain. */
+ * little gain.
+ *
+ * gzip and zstd compress on a worker thread, so that formatting the next buffer and
+ * compressing the last one overlap (two buffers: the caller fills one while the worker
+ * compresses and writes the other). The compressor state belongs to the worker until
+ * it is joined; the final flush runs on the caller's thread after the join. */
 #include "io/compress.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +45,18 @@ struct io_ostream {
     z_stream gz;
     bool gz_ready;
     ZSTD_CStream *zstd;
+    /* the worker (gzip, zstd) */
+    bool threaded;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    unsigned char *spare;   /* the buffer the caller is not filling */
+    unsigned char *handed;  /* full, for the worker; NULL once it is done with it */
+    size_t handed_len;
+    bool stop;
+    bool sync_ready;        /* lock and changed were initialised */
+    int worker_rc;
+    char worker_message[sizeof(((mdm_error *)0)->message)];
 };
 
 static const char *const compression_names[] = {
@@ -148,32 +166,105 @@ static int zstd_push(io_ostream *s, const unsigned char *data, size_t len, ZSTD_
     }
 }
 
+static int compress_block(io_ostream *s, const unsigned char *data, size_t len, bool final)
+{
+    switch (s->compression) {
+    case IO_COMPRESSION_GZIP: return gzip_push(s, data, len, final ? Z_FINISH : Z_NO_FLUSH);
+    case IO_COMPRESSION_ZSTD: return zstd_push(s, data, len, final ? ZSTD_e_end : ZSTD_e_continue);
+    default: return write_all(s, data, len);
+    }
+}
+
 static int flush_buffer(io_ostream *s, bool final)
 {
-    int rc = 0;
-    switch (s->compression) {
-    case IO_COMPRESSION_GZIP:
-        rc = gzip_push(s, s->buf, s->len, final ? Z_FINISH : Z_NO_FLUSH);
-        break;
-    case IO_COMPRESSION_ZSTD:
-        rc = zstd_push(s, s->buf, s->len, final ? ZSTD_e_end : ZSTD_e_continue);
-        break;
-    default:
-        rc = write_all(s, s->buf, s->len);
-        break;
-    }
+    int rc = compress_block(s, s->buf, s->len, final);
     s->len = 0;
     return rc;
 }
 
+static void *worker_main(void *arg)
+{
+    io_ostream *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->handed && !s->stop)
+            pthread_cond_wait(&s->changed, &s->lock);
+        if (!s->handed)
+            break;
+        const unsigned char *data = s->handed;
+        size_t len = s->handed_len;
+        pthread_mutex_unlock(&s->lock);
+        int rc = compress_block(s, data, len, false);
+        pthread_mutex_lock(&s->lock);
+        if (rc) { /* the message is this thread's: carry it to the caller's */
+            s->worker_rc = rc;
+            snprintf(s->worker_message, sizeof s->worker_message, "%s", mdm_error_last()->message);
+        }
+        s->handed = NULL;
+        pthread_cond_broadcast(&s->changed);
+        if (rc)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static int worker_failure(io_ostream *s)
+{
+    return mdm_error_set(s->worker_rc, "%s", s->worker_message);
+}
+
+/* Gives the full buffer to the worker and continues in the other one. */
+static int hand_off(io_ostream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    while (s->handed && !s->worker_rc)
+        pthread_cond_wait(&s->changed, &s->lock);
+    int failed = s->worker_rc;
+    if (!failed) {
+        s->handed = s->buf;
+        s->handed_len = s->len;
+        pthread_cond_broadcast(&s->changed);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (failed)
+        return worker_failure(s);
+    unsigned char *next = s->spare; /* the worker is done with it */
+    s->spare = s->buf;
+    s->buf = next;
+    s->len = 0;
+    return 0;
+}
+
+/* Lets the worker finish what it has and joins it; the caller owns everything after. */
+static int stop_worker(io_ostream *s)
+{
+    if (!s->threaded)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    s->threaded = false;
+    return s->worker_rc ? worker_failure(s) : 0;
+}
+
 static void stream_free(io_ostream *s)
 {
+    if (s->threaded)
+        stop_worker(s);
     if (s->fd >= 0)
         close(s->fd);
     if (s->gz_ready)
         deflateEnd(&s->gz);
     ZSTD_freeCStream(s->zstd);
+    if (s->sync_ready) {
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->changed);
+    }
     free(s->buf);
+    free(s->spare);
     free(s->out);
     free(s->path);
     free(s->temp_path);
@@ -226,9 +317,30 @@ int io_ostream_open(io_ostream **out, const char *path, io_compression compressi
         rc = io_error("cannot create a file beside it", path, errno);
         goto fail;
     }
+    if (compression == IO_COMPRESSION_GZIP || compression == IO_COMPRESSION_ZSTD) {
+        s->spare = malloc(BUFFER_SIZE);
+        if (!s->spare) {
+            rc = mdm_error_set(MDM_ENOMEM, "out of memory opening %s", path);
+            goto fail_file;
+        }
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_cond_init(&s->changed, NULL);
+        if (pthread_create(&s->thread, NULL, worker_main, s) != 0) {
+            pthread_mutex_destroy(&s->lock);
+            pthread_cond_destroy(&s->changed);
+            rc = mdm_error_set(MDM_ERROR, "%s: cannot start the compression thread", path);
+            goto fail_file;
+        }
+        s->threaded = true;
+        s->sync_ready = true;
+    }
     *out = s;
     return 0;
 
+fail_file:
+    close(s->fd);
+    s->fd = -1;
+    unlink(s->temp_path);
 fail:
     stream_free(s);
     return rc;
@@ -245,7 +357,7 @@ int io_ostream_write(io_ostream *s, const void *data, size_t len)
         p += n;
         len -= n;
         if (s->len == BUFFER_SIZE) {
-            int rc = flush_buffer(s, false);
+            int rc = s->threaded ? hand_off(s) : flush_buffer(s, false);
             if (rc)
                 return rc;
         }
@@ -309,7 +421,9 @@ static int build_zip(io_ostream *s, const char *zip_path)
 int io_ostream_commit(io_ostream *s)
 {
     char *zip_path = NULL;
-    int rc = flush_buffer(s, true);
+    int rc = stop_worker(s);
+    if (rc == 0)
+        rc = flush_buffer(s, true);
     if (rc)
         goto cleanup;
     if (fsync(s->fd) != 0) {
@@ -351,6 +465,7 @@ void io_ostream_abort(io_ostream *s)
 {
     if (!s)
         return;
+    stop_worker(s); /* before its file goes away */
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
