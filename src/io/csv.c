@@ -77,6 +77,7 @@ struct csv_reader {
     io_record header;
     char *header_mem;
     bool have_pending; /* the first data record, read by open or rewind */
+    bool at_end;           /* the last record was returned: csv_next keeps returning 0 */
     io_record pending;
 
     int failed; /* sticky error */
@@ -709,7 +710,11 @@ int csv_next(csv_reader *r, io_record *out)
         *out = r->pending;
         return 1;
     }
+    if (r->at_end)
+        return 0;
     int rc = next_record(r, out);
+    if (rc == 0)
+        r->at_end = true;
     return rc < 0 ? fail(r, rc) : rc;
 }
 
@@ -717,6 +722,7 @@ int csv_rewind(csv_reader *r)
 {
     if (r->failed != 0)
         return mdm_error_set(r->failed, "%s", r->failed_msg ? r->failed_msg : "read failed");
+    r->at_end = false;
     int rc = start_reading(r);
     return rc < 0 ? fail(r, rc) : 0;
 }

@@ -58,12 +58,19 @@ static void *parse_main(void *arg)
         mdm_batch *b = s->batches[slot];
         mdm_batch_clear(b);
         io_record rec;
-        while (mdm_batch_nrows(b) < s->batch_rows && (rc = csv_next(s->csv, &rec)) == 1) {
-            if ((rc = io_convert_record(b, s->plan, &rec, s->path)))
+        bool end = false;
+        while (mdm_batch_nrows(b) < s->batch_rows) {
+            rc = csv_next(s->csv, &rec);
+            if (rc == 1)
+                rc = io_convert_record(b, s->plan, &rec, s->path);
+            else
+                end = true; /* the end of the file (0) or an error (< 0) */
+            if (rc != 0 || end)
                 break;
         }
+        if (rc < 0)
+            end = true;
         atomic_store(&s->bytes_done, s->file_bytes + csv_bytes_done(s->csv));
-        bool end = rc <= 0;
 
         pthread_mutex_lock(&s->lock);
         if (rc < 0) {

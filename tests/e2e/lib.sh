@@ -11,10 +11,8 @@ FAILED=0
 
 # run CMD...: runs mdm, capturing $OUT, $ERR and $STATUS.
 run() {
-  set +e
   "$MDM" "$@" >"$WORK/out" 2>"$WORK/err"
   STATUS=$?
-  set -e
   OUT=$(cat "$WORK/out")
   ERR=$(cat "$WORK/err")
 }

@@ -617,6 +617,24 @@ static void wide_rows(void **state)
     free(text);
 }
 
+static void end_stays_the_end(void **state)
+{
+    (void)state;
+    const char *path = temp_path("end.csv");
+    write_file(path, "a,b\n1,2\n3,4\n", 12);
+    csv_reader *r = NULL;
+    assert_int_equal(csv_open(&r, path, NULL), 0);
+    io_record rec;
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(csv_next(r, &rec), 1);
+    /* Asking again after the end keeps answering "the end". */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(csv_next(r, &rec), 0);
+    assert_int_equal(csv_rewind(r), 0);
+    assert_int_equal(csv_next(r, &rec), 1);
+    csv_close(r);
+}
+
 static void header_sniffing(void **state)
 {
     (void)state;
@@ -727,6 +745,7 @@ int main(void)
         cmocka_unit_test(invalid_utf8_cut_at_end),
         cmocka_unit_test(big_field_and_record_limit),
         cmocka_unit_test(wide_rows),
+        cmocka_unit_test(end_stays_the_end),
         cmocka_unit_test(header_sniffing),
         cmocka_unit_test(fuzz_random_input),
     };
