@@ -18,8 +18,8 @@
 
 static int add_to_stats(const mdm_batch *b, void *ctx) { return stats_add_batch(ctx, b); }
 
-/* Reads every table of the dataset through its store into full statistics. */
-static int compute(const mdm_config *cfg, const dataset_info *d, stats_result ***results)
+/* Reads every table of the dataset through its store into statistics. */
+static int compute(const mdm_config *cfg, const dataset_info *d, bool full, stats_result ***results)
 {
     mdm_store *store = NULL;
     mdm_conn *conn = NULL;
@@ -37,7 +37,7 @@ static int compute(const mdm_config *cfg, const dataset_info *d, stats_result **
         const char *table = d->tables.values[t];
         rc = mdm_conn_table_schema(conn, table, &fields, &n);
         if (!rc)
-            rc = stats_new(&s, fields, n, true);
+            rc = stats_new(&s, fields, n, full);
         mdm_read_request req = {.table = table, .limit = -1};
         if (!rc)
             rc = mdm_conn_read(conn, &req, add_to_stats, s);
@@ -140,7 +140,7 @@ int cli_dataset_stats(int argc, char **argv)
     stats_table_entry *entries = NULL;
     stats_document sd = {0};
     if (!rc && !cached) {
-        rc = compute(cfg, d, &results);
+        rc = compute(cfg, d, full, &results);
         entries = calloc(d->tables.count + 1, sizeof *entries);
         for (size_t t = 0; !rc && entries && t < d->tables.count; t++)
             entries[t] = (stats_table_entry){d->tables.keys[t], d->tables.values[t], results[t]};
@@ -159,7 +159,7 @@ int cli_dataset_stats(int argc, char **argv)
             /* The cached document is JSON; other forms come from fresh results. */
             const char *dot = strrchr(export_path, '.');
             if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0 || strcmp(dot, ".csv") == 0)) {
-                rc = compute(cfg, d, &results);
+                rc = compute(cfg, d, false, &results);
                 entries = calloc(d->tables.count + 1, sizeof *entries);
                 for (size_t t = 0; !rc && entries && t < d->tables.count; t++)
                     entries[t] = (stats_table_entry){d->tables.keys[t], d->tables.values[t], results[t]};
