@@ -6,6 +6,7 @@ int cli_version(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_dataset(int argc, char **argv);
+int cli_batch(int argc, char **argv);
 int cli_dataset_register(int argc, char **argv);
 int cli_dataset_list(int argc, char **argv);
 int cli_dataset_info(int argc, char **argv);

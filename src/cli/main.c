@@ -17,7 +17,8 @@ static void usage(FILE *f)
           "  version    Show the mdm version.\n"
           "  info       Show configuration, storage backends and system information.\n"
           "  config     Show and change the configuration.\n"
-          "  dataset    Register datasets and work with them.\n",
+          "  dataset    Register datasets and work with them.\n"
+          "  batch      Run a dataset command over several datasets.\n",
           f);
 }
 
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         return cli_config(argc - 1, argv + 1);
     if (strcmp(cmd, "dataset") == 0)
         return cli_dataset(argc - 1, argv + 1);
+    if (strcmp(cmd, "batch") == 0)
+        return cli_batch(argc - 1, argv + 1);
     fprintf(stderr, "Error: No such command '%s'. Try 'mdm --help'.\n", cmd);
     return 2;
 }

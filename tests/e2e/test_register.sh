@@ -145,6 +145,20 @@ for backend in $backends; do
   run dataset info MY-DATA --format json
   check "$backend names are case-insensitive everywhere" json "assert d['time_column']=='Age' and d['id_columns']==['PassengerId']"
   run dataset remove my_data --force
+
+  # --- batch over several datasets; unknown names warn and count as failed
+  run dataset register b1 "$KAGGLE/train.csv"
+  run dataset register b2 "$KAGGLE/test.csv"
+  run batch stats b1 b2 nope --export "$WORK/batch"
+  check "$backend batch stats exits 0" status_is 0
+  check "$backend batch stats summary" contains "$OUT" "Summary: 2 succeeded, 1 failed"
+  check "$backend batch stats exports" [ -s "$WORK/batch/b1_stats.json" ] && [ -s "$WORK/batch/b2_stats.json" ]
+  check "$backend batch warns on unknown" contains "$ERR" "dataset 'nope' not found"
+  run batch remove b1 b2 --dry-run
+  check "$backend batch remove --dry-run" [ -e "$MDM_HOME_DIR/config/datasets/b1.yaml" ]
+  run batch remove b1 b2 --force
+  check "$backend batch remove" nothing_left b1
+  check "$backend batch remove (2)" nothing_left b2
 done
 
 finish
