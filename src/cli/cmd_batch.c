@@ -176,6 +176,7 @@ static void usage(void)
          "  Run a dataset command over several datasets.\n"
          "\n"
          "Commands:\n"
+         "  export  Export each to <output-dir>/<name>/ (-o, -f, -c, --metadata-only).\n"
          "  stats   Statistics of each (--full, --export DIR).\n"
          "  remove  Remove them after one confirmation (--force, --dry-run).");
 }
@@ -186,6 +187,8 @@ int cli_batch(int argc, char **argv)
         usage();
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "export") == 0)
+        return cli_batch_export(argc - 1, argv + 1);
     if (strcmp(argv[1], "stats") == 0)
         return batch_stats(argc - 1, argv + 1);
     if (strcmp(argv[1], "remove") == 0)

@@ -18,6 +18,7 @@ static void usage(void)
          "  search    Find datasets by name, description, tags or content.\n"
          "  update    Change a dataset's description, target, problem type, IDs or tags.\n"
          "  stats     Show a dataset's statistics.\n"
+         "  export    Write a dataset's tables to CSV, Parquet or JSON files.\n"
          "  remove    Remove a dataset.");
 }
 
@@ -35,7 +36,7 @@ int cli_dataset(int argc, char **argv)
         {"register", cli_dataset_register}, {"list", cli_dataset_list},
         {"info", cli_dataset_info},         {"search", cli_dataset_search},
         {"update", cli_dataset_update},     {"stats", cli_dataset_stats},
-        {"remove", cli_dataset_remove},
+        {"remove", cli_dataset_remove},     {"export", cli_dataset_export},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         if (strcmp(sub, subs[i].name) == 0)

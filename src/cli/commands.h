@@ -14,5 +14,7 @@ int cli_dataset_search(int argc, char **argv);
 int cli_dataset_update(int argc, char **argv);
 int cli_dataset_stats(int argc, char **argv);
 int cli_dataset_remove(int argc, char **argv);
+int cli_dataset_export(int argc, char **argv);
+int cli_batch_export(int argc, char **argv);
 
 #endif

@@ -111,6 +111,22 @@ for backend in $backends; do
   check "$backend stats --full" json "assert d['mode']=='full' and d['tables']['train']['row_count']==200"
   run dataset stats titanic --export "$WORK/stats.yaml"
   check "$backend stats --export yaml" grep -q "dataset_name: titanic" "$WORK/stats.yaml"
+  run dataset export titanic -o "$WORK/ex-$backend" -f csv -c none
+  check "$backend export csv" [ -s "$WORK/ex-$backend/titanic_train.csv" ] && [ -s "$WORK/ex-$backend/titanic_metadata.json" ]
+  check "$backend export keeps every row" [ "$(wc -l <"$WORK/ex-$backend/titanic_train.csv")" -eq 201 ]
+  check "$backend export keeps quoted commas" grep -q '"Doe, J 7"' "$WORK/ex-$backend/titanic_train.csv"
+  run dataset export titanic -o "$WORK/ex-$backend" -f parquet --table test
+  check "$backend export parquet one table" [ -s "$WORK/ex-$backend/titanic_test.parquet" ]
+  run dataset export titanic -o "$WORK/ex-$backend" -f json -c gzip --table train
+  check "$backend export json.gz" bash -c "gunzip -c '$WORK/ex-$backend/titanic_train.json.gz' | python3 -c 'import json,sys; assert len(json.load(sys.stdin))==200'"
+  run dataset export titanic -o "$WORK/ex-$backend" --metadata-only
+  check "$backend export metadata only" status_is 0
+  run dataset export titanic --table nope
+  check "$backend export unknown table" contains "$ERR" "Table 'nope' not found in dataset"
+  run dataset export titanic -f xml
+  check "$backend export bad format" contains "$ERR" "Invalid format 'xml'. Must be one of: [csv, parquet, json]"
+  run dataset export titanic -o "$WORK/ex-$backend-nh" -f csv -c none --no-header --table train
+  check "$backend export --no-header" [ "$(wc -l <"$WORK/ex-$backend-nh/titanic_train.csv")" -eq 200 ]
   run dataset remove titanic --dry-run
   check "$backend remove --dry-run keeps it" [ -e "$MDM_HOME_DIR/config/datasets/titanic.yaml" ]
   run dataset remove titanic --force
