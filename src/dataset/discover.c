@@ -17,22 +17,22 @@
 
 static const struct {
     const char *suffix;
-    source_format format;
+    io_format format;
     bool gzip;
 } suffixes[] = {
     /* Longest first: ".csv.gz" must win over ".gz" alone. */
-    {".parquet.snappy", SOURCE_PARQUET, false},
-    {".csv.gz", SOURCE_CSV, true},
-    {".tsv.gz", SOURCE_TSV, true},
-    {".parquet", SOURCE_PARQUET, false},
-    {".ndjson", SOURCE_JSON, false},
-    {".jsonl", SOURCE_JSON, false},
-    {".json", SOURCE_JSON, false},
-    {".xlsx", SOURCE_EXCEL, false},
-    {".csv", SOURCE_CSV, false},
-    {".tsv", SOURCE_TSV, false},
-    {".xls", SOURCE_EXCEL, false},
-    {".pq", SOURCE_PARQUET, false},
+    {".parquet.snappy", IO_FORMAT_PARQUET, false},
+    {".csv.gz", IO_FORMAT_CSV, true},
+    {".tsv.gz", IO_FORMAT_TSV, true},
+    {".parquet", IO_FORMAT_PARQUET, false},
+    {".ndjson", IO_FORMAT_JSON, false},
+    {".jsonl", IO_FORMAT_JSON, false},
+    {".json", IO_FORMAT_JSON, false},
+    {".xlsx", IO_FORMAT_EXCEL, false},
+    {".csv", IO_FORMAT_CSV, false},
+    {".tsv", IO_FORMAT_TSV, false},
+    {".xls", IO_FORMAT_EXCEL, false},
+    {".pq", IO_FORMAT_PARQUET, false},
 };
 
 /* Standard stems and the table each becomes (SPEC §4 step 5). */
@@ -55,7 +55,7 @@ static int table_rank(const char *table)
     return 4;
 }
 
-bool source_format_of(const char *name, source_format *format, bool *gzip, size_t *stem_len)
+bool source_format_of(const char *name, io_format *format, bool *gzip, size_t *stem_len)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
@@ -68,18 +68,6 @@ bool source_format_of(const char *name, source_format *format, bool *gzip, size_
         }
     }
     return false;
-}
-
-const char *source_format_name(source_format f)
-{
-    switch (f) {
-    case SOURCE_CSV: return "csv";
-    case SOURCE_TSV: return "tsv";
-    case SOURCE_PARQUET: return "parquet";
-    case SOURCE_JSON: return "json";
-    case SOURCE_EXCEL: return "excel";
-    }
-    return "unknown";
 }
 
 static const char *standard_table(const char *stem)
@@ -119,7 +107,7 @@ static char *absolute(const char *path)
     return strbuf_detach(&sb);
 }
 
-static int add_file(discovery *d, const char *path, const char *table, source_format f, bool gz)
+static int add_file(discovery *d, const char *path, const char *table, io_format f, bool gz)
 {
     source_file *files = realloc(d->files, (d->nfiles + 1) * sizeof *files);
     if (!files)
@@ -165,7 +153,7 @@ static int discover_file(discovery *d, const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    source_format f;
+    io_format f;
     bool gz;
     size_t stem;
     if (!source_format_of(base, &f, &gz, &stem))
@@ -186,7 +174,7 @@ static int discover_directory(discovery *d, const char *dir)
     bool any_standard = false;
     /* First pass: does any file carry a standard stem? Then only those become tables. */
     for (int i = 0; i < n && !any_standard; i++) {
-        source_format f;
+        io_format f;
         bool gz;
         size_t stem;
         const char *name = entries[i]->d_name;
@@ -206,7 +194,7 @@ static int discover_directory(discovery *d, const char *dir)
         struct stat st;
         if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        source_format f;
+        io_format f;
         bool gz;
         size_t stem;
         if (!source_format_of(name, &f, &gz, &stem)) {

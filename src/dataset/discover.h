@@ -6,18 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum source_format {
-    SOURCE_CSV,     /* .csv, .csv.gz */
-    SOURCE_TSV,     /* .tsv, .tsv.gz */
-    SOURCE_PARQUET, /* .parquet, .parquet.snappy, .pq */
-    SOURCE_JSON,    /* .json, .jsonl, .ndjson (records or one object per line) */
-    SOURCE_EXCEL,   /* .xlsx, .xls: found so that registration can say it is unsupported */
-} source_format;
+#include "io/reader.h"
 
 typedef struct source_file {
     char *path;   /* absolute, symlinks resolved */
     char *table;  /* train, test, validation, sample_submission, data, or the file's stem */
-    source_format format;
+    io_format format;
     bool gzip;    /* by name; readers also check the magic bytes */
 } source_file;
 
@@ -37,8 +31,8 @@ typedef struct discovery {
 int discover(discovery *out, const char *path);
 void discovery_free(discovery *d);
 
-/* The format of a file by its name; false when it is not a data file. */
-bool source_format_of(const char *name, source_format *format, bool *gzip, size_t *stem_len);
-const char *source_format_name(source_format f);
+/* The format of a file by its name (also .parquet.snappy, .pq); false when it is not a
+ * data file. Excel files are found so that registration can say they are unsupported. */
+bool source_format_of(const char *name, io_format *format, bool *gzip, size_t *stem_len);
 
 #endif

@@ -92,25 +92,12 @@ static void note(reg *r, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ loading */
 
-static io_format format_of(source_format f)
-{
-    switch (f) {
-    case SOURCE_CSV: return IO_FORMAT_CSV;
-    case SOURCE_TSV: return IO_FORMAT_TSV;
-    case SOURCE_PARQUET: return IO_FORMAT_PARQUET;
-    case SOURCE_JSON: return IO_FORMAT_JSON;
-    case SOURCE_EXCEL: return IO_FORMAT_EXCEL;
-    }
-    return IO_FORMAT_CSV;
-}
-
 static int open_reader(io_reader **out, const source_file *f, const mdm_config *cfg, bool *csv)
 {
-    io_format format = format_of(f->format);
-    *csv = format == IO_FORMAT_CSV || format == IO_FORMAT_TSV;
+    *csv = f->format == IO_FORMAT_CSV || f->format == IO_FORMAT_TSV;
     if (*csv)
-        return io_csv_reader_open(out, f->path, format, cfg);
-    return io_reader_open(out, f->path, format, cfg);
+        return io_csv_reader_open(out, f->path, f->format, cfg);
+    return io_reader_open(out, f->path, f->format, cfg);
 }
 
 static int copy_fields(loaded_table *t, const mdm_field *fields, size_t n)
@@ -705,7 +692,7 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
     if ((rc = discover(&r.found, opt->path ? opt->path : ".")))
         goto cleanup;
     for (size_t i = 0; i < r.found.nfiles; i++)
-        if (r.found.files[i].format == SOURCE_EXCEL) {
+        if (r.found.files[i].format == IO_FORMAT_EXCEL) {
             rc = mdm_error_set(MDM_ENOTSUP,
                                "%s: Excel files are not supported; save the sheet as CSV",
                                r.found.files[i].path);

@@ -45,7 +45,7 @@ static void single_file_is_data(void **state)
     assert_int_equal(discover(&d, path), 0);
     assert_int_equal(d.nfiles, 1);
     assert_string_equal(d.files[0].table, "data");
-    assert_int_equal(d.files[0].format, SOURCE_CSV);
+    assert_int_equal(d.files[0].format, IO_FORMAT_CSV);
     assert_false(d.is_directory);
     discovery_free(&d);
 }
@@ -85,9 +85,9 @@ static void stems_and_formats(void **state)
     assert_string_equal(d.files[0].table, "train");
     assert_true(d.files[0].gzip);
     assert_string_equal(d.files[1].table, "validation");
-    assert_int_equal(d.files[1].format, SOURCE_PARQUET);
+    assert_int_equal(d.files[1].format, IO_FORMAT_PARQUET);
     assert_string_equal(d.files[2].table, "test");
-    assert_int_equal(d.files[2].format, SOURCE_TSV);
+    assert_int_equal(d.files[2].format, IO_FORMAT_TSV);
     discovery_free(&d);
 }
 
