@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "io/csv_source.h"
 #include "io/duckdb_reader.h"
 
 static bool ends_with(const char *s, size_t len, const char *suffix)
@@ -55,16 +56,13 @@ int io_reader_open(io_reader **out, const char *path, io_format format, const md
 {
     *out = NULL;
     switch (format) {
+    case IO_FORMAT_CSV:
+    case IO_FORMAT_TSV:
+        return io_csv_reader_open(out, path, format, cfg);
     case IO_FORMAT_PARQUET:
     case IO_FORMAT_JSON:
     case IO_FORMAT_EXCEL:
         return io_duckdb_reader_open(out, path, format, cfg);
-    case IO_FORMAT_CSV:
-    case IO_FORMAT_TSV:
-        break;
     }
-    /* The CSV/TSV reader produces io_records (record.h); its io_reader adapter plugs in
-     * here when it lands. */
-    return mdm_error_set(MDM_ENOTSUP, "%s: %s files are not readable through io_reader yet",
-                         path, io_format_name(format));
+    return mdm_error_set(MDM_EINVALID, "%s: unknown input format %d", path, (int)format);
 }

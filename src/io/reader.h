@@ -43,8 +43,9 @@ struct io_reader {
 int io_format_from_path(io_format *out, const char *path);
 const char *io_format_name(io_format format); /* "csv", "tsv", "parquet", "json", "excel" */
 
-/* Opens the reader for `format`. Parquet and JSON go through DuckDB; Excel is
- * MDM_ENOTSUP "<path>: Excel files are not supported; save the sheet as CSV". */
+/* Opens the reader for `format`: CSV/TSV through csv_source.h, Parquet and JSON
+ * through DuckDB (duckdb_reader.h); Excel is MDM_ENOTSUP "<path>: Excel files are not
+ * supported; save the sheet as CSV". */
 int io_reader_open(io_reader **out, const char *path, io_format format, const mdm_config *cfg);
 
 static inline const mdm_field *io_reader_schema(io_reader *reader, size_t *nfields)

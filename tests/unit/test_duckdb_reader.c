@@ -608,6 +608,29 @@ static void test_random_json(void **state)
     assert_int_equal(rmdir(tmp), 0); /* no temporary left behind */
 }
 
+/* Every format through the one entry point: a CSV file is a source of typed batches
+ * like the others. */
+static void test_generic_open(void **state)
+{
+    env *e = *state;
+    const char *path = file_in(e, "small.csv");
+    write_text(path, "id,name\n1,a\n2,b\n");
+    io_format format;
+    assert_int_equal(io_format_from_path(&format, path), 0);
+    assert_int_equal(format, IO_FORMAT_CSV);
+    io_reader *r;
+    assert_int_equal(io_reader_open(&r, path, format, e->cfg), 0);
+    size_t n;
+    io_reader_schema(r, &n);
+    assert_int_equal(n, 2);
+    const mdm_batch *b;
+    size_t rows = 0;
+    while (io_reader_next(r, &b) == 1)
+        rows += mdm_batch_nrows(b);
+    assert_int_equal(rows, 2);
+    io_reader_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generic_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
