@@ -248,7 +248,8 @@ int discover(discovery *out, const char *path)
         goto fail;
     }
     qsort(out->files, out->nfiles, sizeof *out->files, compare_files);
-    qsort(out->skipped, out->nskipped, sizeof *out->skipped, compare_names);
+    if (out->nskipped) /* qsort's array must not be NULL, even when empty */
+        qsort(out->skipped, out->nskipped, sizeof *out->skipped, compare_names);
     for (size_t i = 1; i < out->nfiles; i++)
         if (strcmp(out->files[i - 1].table, out->files[i].table) == 0) {
             rc = mdm_error_set(MDM_EINVALID, "two files would both be table '%s': %s and %s",
