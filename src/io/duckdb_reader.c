@@ -14,29 +14,7 @@
  *            a second pass).
  * The path is always a bound parameter, never spliced into SQL.
  *
- * Types, without loss (a projection over the source does the conversion in DuckDB, so
- * the streamed result only has BOOLEAN, BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP):
- *   TINYINT..BIGINT, UTINYINT..UINTEGER          int64
- *   UBIGINT, HUGEINT, UHUGEINT                   int64 when every value fits, else text
- *   FLOAT, DOUBLE                                float64 (FLOAT widens exactly); JSON:
- *                                                text (the numbers as written) when an
- *                                                integer in it does not survive a double
- *   DECIMAL(w,s)                                 float64 when w <= 15 (any such decimal
- *                                                reads back from its nearest double), or
- *                                                when every value's shortest double text
- *                                                is the decimal itself; else text
- *   BOOLEAN, VARCHAR, DATE                       bool, text, date
- *   TIMESTAMP, _S, _MS, WITH TIME ZONE (UTC)     timestamp
- *   TIMESTAMP_NS                                 timestamp when no value has sub-micro-
- *                                                second digits, else text (9 digits)
- *   LIST, STRUCT, MAP, ARRAY, UNION              text: the value as JSON (to_json)
- *   BLOB                                         text: hex digits (hex(), upper case)
- *   JSON (a JSON column of mixed values)         text: strings as themselves, JSON null
- *                                                as NULL, other values as JSON text
- *   ENUM, UUID, TIME, INTERVAL, BIT, ... NULL    text (DuckDB's text form)
- * "Every value" checks run as one aggregate query over the file before streaming, only
- * when such columns exist. Infinite dates/timestamps have no mdm value: an error names
- * the column and row.
+ * Types: duckdb_columns.h (the mapping, and the "every value" checks that choose it).
  */
 #include "io/duckdb_reader.h"
 
@@ -49,6 +27,7 @@
 #include <zlib.h>
 
 #include "core/strbuf.h"
+#include "io/duckdb_columns.h"
 #include "io/duckdb_engine.h"
 #include "io/json_lines.h"
 
@@ -76,18 +55,6 @@ typedef struct duckdb_reader {
     uint64_t rows_delivered;
     bool done;
 } duckdb_reader;
-
-/* One source column and how it is projected. */
-typedef struct source_column {
-    char *name;
-    duckdb_type type;
-    uint8_t width, scale;    /* DECIMAL */
-    bool is_json;            /* DuckDB's JSON type (VARCHAR with the alias JSON) */
-    bool raw_number_text;    /* JSON DOUBLE column read as its numbers' text */
-    int check;               /* index of its "every value" check, or -1 */
-    bool check_passed;
-    mdm_type mdm;
-} source_column;
 
 static void reader_close(io_reader *r);
 
@@ -247,7 +214,7 @@ static const char *unreadable(io_format format)
     return format == IO_FORMAT_PARQUET ? "not a Parquet file" : "not valid JSON records";
 }
 
-static int read_source_schema(duckdb_reader *r, source_column **out, size_t *count)
+static int read_source_schema(duckdb_reader *r, io_duckdb_column **out, size_t *count)
 {
     *out = NULL;
     *count = 0;
@@ -261,7 +228,7 @@ static int read_source_schema(duckdb_reader *r, source_column **out, size_t *cou
     if (rc)
         return rc;
     size_t n = (size_t)duckdb_column_count(&result);
-    source_column *cols = calloc(n ? n : 1, sizeof *cols);
+    io_duckdb_column *cols = calloc(n ? n : 1, sizeof *cols);
     if (!cols) {
         duckdb_destroy_result(&result);
         return mdm_error_set(MDM_ENOMEM, "out of memory reading %s", r->path);
@@ -291,60 +258,18 @@ static int read_source_schema(duckdb_reader *r, source_column **out, size_t *cou
     return rc;
 }
 
-/* The condition every value of a column must meet for the narrower mapping, or NULL
- * when the mapping does not depend on the values. */
-static void append_check(strbuf *sb, const source_column *col)
-{
-    switch (col->type) {
-    case DUCKDB_TYPE_UBIGINT:
-    case DUCKDB_TYPE_HUGEINT:
-    case DUCKDB_TYPE_UHUGEINT:
-        strbuf_append(sb, "bool_and(TRY_CAST(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, " AS BIGINT) IS NOT NULL OR ");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, " IS NULL)");
-        break;
-    case DUCKDB_TYPE_DECIMAL:
-        strbuf_append(sb, "bool_and(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, " IS NULL OR TRY_CAST(CAST(CAST(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_appendf(sb, " AS DOUBLE) AS VARCHAR) AS DECIMAL(%u,%u)) = ", col->width, col->scale);
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, ")");
-        break;
-    case DUCKDB_TYPE_TIMESTAMP_NS:
-        strbuf_append(sb, "bool_and(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, " IS NULL OR epoch_ns(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, ") % 1000 = 0)");
-        break;
-    default:
-        break;
-    }
-}
-
-static bool needs_check(const source_column *col)
-{
-    return col->type == DUCKDB_TYPE_UBIGINT || col->type == DUCKDB_TYPE_HUGEINT ||
-           col->type == DUCKDB_TYPE_UHUGEINT || col->type == DUCKDB_TYPE_TIMESTAMP_NS ||
-           (col->type == DUCKDB_TYPE_DECIMAL && col->width > 15);
-}
-
 /* One pass over the file answering every column's check at once. */
-static int run_checks(duckdb_reader *r, source_column *cols, size_t n)
+static int run_checks(duckdb_reader *r, io_duckdb_column *cols, size_t n)
 {
     strbuf sql = STRBUF_INIT;
     int nchecks = 0;
     strbuf_append(&sql, "SELECT ");
     for (size_t c = 0; c < n; c++) {
-        if (!needs_check(&cols[c]))
+        if (!io_duckdb_column_needs_check(&cols[c]))
             continue;
         if (nchecks > 0)
             strbuf_append(&sql, ", ");
-        append_check(&sql, &cols[c]);
+        io_duckdb_column_append_check(&sql, &cols[c]);
         cols[c].check = nchecks++;
     }
     strbuf_appendf(&sql, " FROM %s", r->source);
@@ -377,7 +302,7 @@ static int run_checks(duckdb_reader *r, source_column *cols, size_t n)
  * numbers' text instead, through an explicit column list (DESCRIBE's types, that
  * column VARCHAR). Fractions are taken as doubles: their text has no exact binary
  * value to keep. */
-static int check_json_numbers(duckdb_reader *r, source_column *cols, size_t n)
+static int check_json_numbers(duckdb_reader *r, io_duckdb_column *cols, size_t n)
 {
     strbuf sql = STRBUF_INIT;
     strbuf spec = STRBUF_INIT; /* {'v': 'VARCHAR', ...} */
@@ -391,17 +316,7 @@ static int check_json_numbers(duckdb_reader *r, source_column *cols, size_t n)
             strbuf_append(&sql, ", ");
             strbuf_append(&spec, ", ");
         }
-        strbuf_append(&sql, "bool_and(");
-        strbuf_append_ident(&sql, cols[c].name);
-        strbuf_append(&sql, " IS NULL OR NOT regexp_full_match(");
-        strbuf_append_ident(&sql, cols[c].name);
-        strbuf_append(&sql, ", '-?[0-9]+') OR TRY_CAST(TRY_CAST(");
-        strbuf_append_ident(&sql, cols[c].name);
-        strbuf_append(&sql, " AS DOUBLE) AS HUGEINT) IS NOT DISTINCT FROM TRY_CAST(");
-        strbuf_append_ident(&sql, cols[c].name);
-        strbuf_append(&sql, " AS HUGEINT) AND TRY_CAST(");
-        strbuf_append_ident(&sql, cols[c].name);
-        strbuf_append(&sql, " AS HUGEINT) IS NOT NULL)");
+        io_duckdb_column_append_json_number_check(&sql, &cols[c]);
         strbuf_append_literal(&spec, cols[c].name);
         strbuf_append(&spec, ": 'VARCHAR'");
     }
@@ -478,104 +393,14 @@ cleanup:
     return rc;
 }
 
-/* Appends the projection of one column and decides its mdm type. */
-static void project(strbuf *sb, source_column *col)
-{
-    const char *cast = NULL; /* CAST(c AS <cast>) */
-    switch (col->type) {
-    case DUCKDB_TYPE_BOOLEAN: col->mdm = MDM_TYPE_BOOL; break;
-    case DUCKDB_TYPE_BIGINT: col->mdm = MDM_TYPE_INT64; break;
-    case DUCKDB_TYPE_TINYINT:
-    case DUCKDB_TYPE_SMALLINT:
-    case DUCKDB_TYPE_INTEGER:
-    case DUCKDB_TYPE_UTINYINT:
-    case DUCKDB_TYPE_USMALLINT:
-    case DUCKDB_TYPE_UINTEGER:
-        col->mdm = MDM_TYPE_INT64;
-        cast = "BIGINT";
-        break;
-    case DUCKDB_TYPE_UBIGINT:
-    case DUCKDB_TYPE_HUGEINT:
-    case DUCKDB_TYPE_UHUGEINT:
-        col->mdm = col->check_passed ? MDM_TYPE_INT64 : MDM_TYPE_TEXT;
-        cast = col->check_passed ? "BIGINT" : "VARCHAR";
-        break;
-    case DUCKDB_TYPE_DOUBLE: col->mdm = MDM_TYPE_FLOAT64; break;
-    case DUCKDB_TYPE_FLOAT:
-        col->mdm = MDM_TYPE_FLOAT64;
-        cast = "DOUBLE";
-        break;
-    case DUCKDB_TYPE_DECIMAL: {
-        bool exact = col->width <= 15 || col->check_passed;
-        col->mdm = exact ? MDM_TYPE_FLOAT64 : MDM_TYPE_TEXT;
-        cast = exact ? "DOUBLE" : "VARCHAR";
-        break;
-    }
-    case DUCKDB_TYPE_VARCHAR:
-        col->mdm = MDM_TYPE_TEXT;
-        if (col->is_json) {
-            /* A JSON column of mixed values: strings as their text, JSON null as NULL,
-             * other values (numbers, arrays, objects) as their JSON text. */
-            strbuf_append(sb, "CASE json_type(");
-            strbuf_append_ident(sb, col->name);
-            strbuf_append(sb, ") WHEN 'VARCHAR' THEN json_extract_string(");
-            strbuf_append_ident(sb, col->name);
-            strbuf_append(sb, ", '$') WHEN 'NULL' THEN NULL ELSE CAST(");
-            strbuf_append_ident(sb, col->name);
-            strbuf_append(sb, " AS VARCHAR) END");
-            return;
-        }
-        break;
-    case DUCKDB_TYPE_DATE: col->mdm = MDM_TYPE_DATE; break;
-    case DUCKDB_TYPE_TIMESTAMP:
-    case DUCKDB_TYPE_TIMESTAMP_TZ: col->mdm = MDM_TYPE_TIMESTAMP; break; /* UTC micros */
-    case DUCKDB_TYPE_TIMESTAMP_S:
-    case DUCKDB_TYPE_TIMESTAMP_MS:
-        col->mdm = MDM_TYPE_TIMESTAMP;
-        cast = "TIMESTAMP";
-        break;
-    case DUCKDB_TYPE_TIMESTAMP_NS:
-        col->mdm = col->check_passed ? MDM_TYPE_TIMESTAMP : MDM_TYPE_TEXT;
-        cast = col->check_passed ? "TIMESTAMP" : "VARCHAR";
-        break;
-    case DUCKDB_TYPE_LIST:
-    case DUCKDB_TYPE_STRUCT:
-    case DUCKDB_TYPE_MAP:
-    case DUCKDB_TYPE_ARRAY:
-    case DUCKDB_TYPE_UNION:
-        col->mdm = MDM_TYPE_TEXT;
-        strbuf_append(sb, "CAST(to_json(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, ") AS VARCHAR)");
-        return;
-    case DUCKDB_TYPE_BLOB:
-        col->mdm = MDM_TYPE_TEXT;
-        strbuf_append(sb, "hex(");
-        strbuf_append_ident(sb, col->name);
-        strbuf_append(sb, ")");
-        return;
-    default:
-        col->mdm = MDM_TYPE_TEXT;
-        cast = "VARCHAR";
-        break;
-    }
-    if (!cast) {
-        strbuf_append_ident(sb, col->name);
-        return;
-    }
-    strbuf_append(sb, "CAST(");
-    strbuf_append_ident(sb, col->name);
-    strbuf_appendf(sb, " AS %s)", cast);
-}
-
-static int start_stream(duckdb_reader *r, source_column *cols, size_t n)
+static int start_stream(duckdb_reader *r, io_duckdb_column *cols, size_t n)
 {
     strbuf sql = STRBUF_INIT;
     strbuf_append(&sql, "SELECT ");
     for (size_t c = 0; c < n; c++) {
         if (c > 0)
             strbuf_append(&sql, ", ");
-        project(&sql, &cols[c]);
+        io_duckdb_column_project(&sql, &cols[c]);
     }
     strbuf_appendf(&sql, " FROM %s", r->source);
     if (!strbuf_cstr(&sql))
@@ -781,7 +606,7 @@ int io_duckdb_reader_open(io_reader **out, const char *path, io_format format,
     if (rc)
         return rc;
 
-    source_column *cols = NULL;
+    io_duckdb_column *cols = NULL;
     size_t ncols = 0;
     duckdb_reader *r = calloc(1, sizeof *r);
     if (!r)
