@@ -95,8 +95,6 @@ static void note(reg *r, const char *fmt, ...)
 static int open_reader(io_reader **out, const source_file *f, const mdm_config *cfg, bool *csv)
 {
     *csv = f->format == IO_FORMAT_CSV || f->format == IO_FORMAT_TSV;
-    if (*csv)
-        return io_csv_reader_open(out, f->path, f->format, cfg);
     return io_reader_open(out, f->path, f->format, cfg);
 }
 
