@@ -308,6 +308,16 @@ static void run_mdm_register(series *s, const bench_ctx *ctx)
     const char *env[7];
     snprintf(home, sizeof home, "%s/home-%s", ctx->dir, s->backend);
     remove_tree(home);
+    /* The datasets directory exists before mdm starts: at this commit a PostgreSQL
+     * registration creates <datasets>/<name> with a plain mkdir (write_statistics_file
+     * in src/dataset/register.c) and fails after loading when <datasets> is missing; the
+     * file backends create it themselves. */
+    char datasets[PATH_MAX + 48];
+    snprintf(datasets, sizeof datasets, "%s/datasets", home);
+    if (mkdir(home, 0777) != 0 || mkdir(datasets, 0777) != 0) {
+        fail(s, "cannot create %s: %s", datasets, strerror(errno));
+        return;
+    }
     mdm_env(ctx, home, home_var, sizeof home_var, env);
     const char *const argv[] = {ctx->mdm, "dataset", "register", DATASET, ctx->csv, "--backend",
                                 s->backend, "--no-features", "--force", NULL};
