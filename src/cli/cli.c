@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 
+#include <jansson.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,4 +61,31 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *name, co
         return NULL;
     }
     return argv[++*i];
+}
+
+void cli_human_bytes(char *buf, size_t size, long long bytes)
+{
+    if (bytes < 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+int cli_print_json(json_t *value)
+{
+    char *text = value ? json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(value);
+    if (!text)
+        return cli_fail("out of memory");
+    puts(text);
+    free(text);
+    return 0;
 }

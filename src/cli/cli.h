@@ -22,4 +22,12 @@ int cli_fail_last(void);
 const char *cli_option_value(int argc, char **argv, int *i, const char *name, const char *alias,
                              bool *bad);
 
+/* "12.3 MB" (binary units); "-" for a negative (unknown) size. */
+void cli_human_bytes(char *buf, size_t size, long long bytes);
+
+/* Prints a JSON value on stdout, indented, keys in insertion order, and releases it.
+ * Returns 0, or 1 after printing an error (out of memory). */
+struct json_t;
+int cli_print_json(struct json_t *value);
+
 #endif

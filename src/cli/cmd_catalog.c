@@ -28,22 +28,6 @@ static int check_format(const char *format, const char *allowed)
     return 2;
 }
 
-static void human_bytes(char *buf, size_t size, int64_t bytes)
-{
-    if (bytes < 0) {
-        snprintf(buf, size, "-");
-        return;
-    }
-    static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static void join_keys(strbuf *sb, const dataset_strmap *m)
 {
     for (size_t i = 0; i < m->count; i++)
@@ -115,11 +99,7 @@ int cli_dataset_list(int argc, char **argv)
             if (dataset_info_to_tree(&tree, infos[i]) == 0)
                 json_array_append_new(arr, tree);
         }
-        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(arr);
+        cli_print_json(arr);
     } else if (strcmp(format, "csv") == 0) {
         puts("name,problem_type,target,tables,rows,size_bytes,backend,registered_at");
         for (size_t i = 0; i < n; i++) {
@@ -149,7 +129,7 @@ int cli_dataset_list(int argc, char **argv)
             strbuf tables = STRBUF_INIT;
             join_keys(&tables, &d->tables);
             char size[32], rows[32];
-            human_bytes(size, sizeof size, dataset_info_size(d));
+            cli_human_bytes(size, sizeof size, dataset_info_size(d));
             int64_t r = dataset_info_rows(d);
             snprintf(rows, sizeof rows, r >= 0 ? "%lld" : "-", (long long)r);
             printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", d->name,
@@ -209,7 +189,7 @@ int cli_dataset_info(int argc, char **argv)
         free(text);
     } else {
         char size[32], when[64];
-        human_bytes(size, sizeof size, file_size(d->database.path));
+        cli_human_bytes(size, sizeof size, file_size(d->database.path));
         printf("Dataset: %s\n\n", d->name);
         printf("  Description:   %s\n", d->description ? d->description : "-");
         printf("  Problem Type:  %s\n", d->problem_type ? d->problem_type : "-");
@@ -310,11 +290,7 @@ int cli_dataset_search(int argc, char **argv)
             json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:s?}", "name", m[i].info->name,
                                                  "description", m[i].info->description,
                                                  "match", m[i].location, "detail", m[i].detail));
-        char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(arr);
+        cli_print_json(arr);
     } else {
         printf("%-24s %-40s %-24s %s\n", "Name", "Description", "Tags", "Match Location");
         for (size_t i = 0; i < n; i++) {

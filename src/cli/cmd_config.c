@@ -60,11 +60,7 @@ static int show(const mdm_config *cfg, int argc, char **argv)
         printf("# %s\n", mdm_config_file(cfg));
     mdm_config_foreach(cfg, show_one, true, &s);
     if (s.json) {
-        char *text = json_dumps(s.json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(s.json);
+        return cli_print_json(s.json);
     }
     return 0;
 }

@@ -80,18 +80,6 @@ static unsigned long long free_space(const char *path)
     return (unsigned long long)vfs.f_bavail * vfs.f_frsize;
 }
 
-static void human_size(char *buf, size_t size, unsigned long long bytes)
-{
-    static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static void usage(void)
 {
     puts("Usage: mdm info [--format rich|json] [--check]\n"
@@ -136,11 +124,7 @@ static int check_backend(const mdm_config *cfg, bool json)
                               s.name, "size", (json_int_t)s.size, "max_size",
                               (json_int_t)s.max_size, "created", (json_int_t)s.created,
                               "wait_p99_ms", s.wait_p99_ms, "breaker", s.breaker);
-        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(o);
+        cli_print_json(o);
     } else {
         printf("\nCheck\n");
         printf("  Backend            %s: connected\n", backend);
@@ -220,17 +204,11 @@ int cli_info(int argc, char **argv)
             mdm_backend_library_version("sqlite"), "duckdb",
             mdm_backend_library_version("duckdb"), "libpq",
             mdm_backend_library_version("postgres"));
-        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (text)
-            puts(text);
-        else
-            rc = cli_fail("out of memory");
-        free(text);
-        json_decref(o);
+        rc = cli_print_json(o);
     } else {
         char used_s[32], avail_s[32];
-        human_size(used_s, sizeof used_s, used);
-        human_size(avail_s, sizeof avail_s, avail);
+        cli_human_bytes(used_s, sizeof used_s, (long long)used);
+        cli_human_bytes(avail_s, sizeof avail_s, (long long)avail);
         printf("ML Data Manager\n\n");
         printf("  Version            %s\n", mdm_version());
         printf("  Home               %s\n", mdm_config_home(cfg));

@@ -179,10 +179,7 @@ int cli_dataset_stats(int argc, char **argv)
     if (rc) {
         rc = cli_fail_last();
     } else if (strcmp(format, "json") == 0) {
-        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
+        cli_print_json(json_incref(doc));
     } else {
         print_document(doc, full);
     }
