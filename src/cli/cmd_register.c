@@ -10,10 +10,12 @@
 #include "cli/progress.h"
 #include "dataset/register.h"
 
-static void print_summary(const dataset_info *info)
+static void print_summary(const dataset_info *info, bool dry_run)
 {
     bool tty = isatty(STDOUT_FILENO);
-    printf("%s Dataset '%s' registered successfully!\n\n", tty ? "\xe2\x9c\x93" : "OK:", info->name);
+    if (!dry_run)
+        printf("%s Dataset '%s' registered successfully!\n\n", tty ? "\xe2\x9c\x93" : "OK:",
+               info->name);
     printf("  Target:        %s\n", info->target_column ? info->target_column : "-");
     printf("  Problem Type:  %s\n", info->problem_type ? info->problem_type : "-");
     printf("  ID Columns:    ");
@@ -48,8 +50,7 @@ static void print_summary(const dataset_info *info)
 int cli_dataset_register(int argc, char **argv)
 {
     register_options o = {0};
-    const char *ignore = NULL;
-    bool no_features = false;
+    bool no_features = false, no_auto = false;
     static const char *const args[] = {"NAME", "[PATH]"};
     const char *values[2] = {NULL, NULL};
     const cli_opt opts[] = {
@@ -68,7 +69,15 @@ int cli_dataset_register(int argc, char **argv)
         {"--datetime-columns", NULL, "TEXT", &o.datetime_columns, "Columns to treat as datetime."},
         {"--numeric-columns", NULL, "TEXT", &o.numeric_columns, "Columns to treat as numeric."},
         {"--text-columns", NULL, "TEXT", &o.text_columns, "Columns to treat as text."},
-        {"--ignore-columns", NULL, "TEXT", &ignore, "Reserved; not supported yet."},
+        {"--ignore-columns", NULL, "TEXT", &o.ignore_columns, "Columns to leave out, comma-separated."},
+        {"--stratify-column", NULL, "TEXT", &o.stratify_column, "Column to stratify splits by (checked)."},
+        {"--source", NULL, "TEXT", &o.source, "Where the data came from (recorded instead of PATH)."},
+        {"--dry-run", NULL, NULL, &o.dry_run, "Read and analyse everything, register nothing."},
+        {"--no-auto", NULL, NULL, &no_auto, "Name the files yourself with --train and the others."},
+        {"--train", NULL, "FILE", &o.train, "With --no-auto: the training file (required)."},
+        {"--test", NULL, "FILE", &o.test, "With --no-auto: the test file."},
+        {"--validation", NULL, "FILE", &o.validation, "With --no-auto: the validation file."},
+        {"--submission", NULL, "FILE", &o.submission, "With --no-auto: the sample submission file."},
         {NULL, NULL, NULL, NULL, NULL},
     };
     cli_command cmd = {
@@ -80,10 +89,24 @@ int cli_dataset_register(int argc, char **argv)
     int prc = cli_parse(&cmd, argc, argv);
     if (prc)
         return prc < 0 ? 0 : prc;
-    if (ignore)
-        return cli_fail("--ignore-columns is not supported yet");
     o.name = values[0];
-    o.path = values[1] ? values[1] : ".";
+    bool manual_files = o.train || o.test || o.validation || o.submission;
+    if (no_auto) {
+        if (!o.train || !o.target) {
+            cli_fail("--no-auto needs --train and --target");
+            return 2;
+        }
+        if (values[1]) {
+            cli_fail("--no-auto takes its files from --train/--test/--validation/--submission; "
+                     "PATH is not allowed");
+            return 2;
+        }
+    } else if (manual_files) {
+        cli_fail("--train, --test, --validation and --submission need --no-auto");
+        return 2;
+    } else {
+        o.path = values[1] ? values[1] : ".";
+    }
     o.progress = cli_progress_register;
 
     mdm_config *cfg = cli_config_load();
@@ -97,9 +120,11 @@ int cli_dataset_register(int argc, char **argv)
     register_notes_free(&notes);
     if (rc) {
         rc = cli_fail_last();
+    } else if (o.dry_run) {
+        printf("Dry run: nothing was registered. Dataset '%s' would be:\n\n", info->name);
+        print_summary(info, true);
     } else {
-        print_summary(info);
-        rc = 0;
+        print_summary(info, false);
     }
     dataset_info_free(info);
     cli_config_free(cfg);

@@ -276,3 +276,37 @@ fail:
     discovery_free(out);
     return rc;
 }
+
+int discover_files(discovery *out, const char *const files[4])
+{
+    static const char *const tables[4] = {"train", "test", "validation", "sample_submission"};
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    for (int i = 0; i < 4 && !rc; i++) {
+        if (!files[i])
+            continue;
+        char *resolved = realpath(files[i], NULL);
+        if (!resolved) {
+            char *abs = absolute(files[i]);
+            rc = mdm_error_set(MDM_ENOTFOUND, "Path does not exist: %s", abs ? abs : files[i]);
+            free(abs);
+            break;
+        }
+        const char *base = strrchr(resolved, '/');
+        io_format f;
+        bool gz;
+        size_t stem;
+        if (!source_format_of(base ? base + 1 : resolved, &f, &gz, &stem))
+            rc = mdm_error_set(MDM_EINVALID, "%s is not a data file mdm reads", resolved);
+        else
+            rc = add_file(out, resolved, tables[i], f, gz);
+        if (!rc && !out->root)
+            out->root = strdup(resolved);
+        free(resolved);
+    }
+    if (!rc && out->nfiles == 0)
+        rc = mdm_error_set(MDM_EINVALID, "no files given");
+    if (rc)
+        discovery_free(out);
+    return rc;
+}

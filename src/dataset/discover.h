@@ -30,6 +30,9 @@ typedef struct discovery {
  * table ("two files would both be table 'train': a.csv and a.parquet"). */
 int discover(discovery *out, const char *path);
 void discovery_free(discovery *d);
+/* Manual registration: `files` are the train, test, validation and sample_submission
+ * files (NULL: none); each must exist and be a data file. */
+int discover_files(discovery *out, const char *const files[4]);
 
 /* The format of a file by its name (also .parquet.snappy, .pq); false when it is not a
  * data file. Excel files are found so that registration can say they are unsupported. */

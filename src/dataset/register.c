@@ -48,6 +48,8 @@ typedef struct reg {
     loaded_table *tables;
     size_t ntables;
     dataset_info *info;
+    dataset_strlist ignore;  /* --ignore-columns */
+    bool *ignore_seen;       /* each found in some table */
 } reg;
 
 const char *dataset_backend_registry_name(const char *backend)
@@ -125,7 +127,46 @@ static void report(reg *r, const char *table, size_t index, uint64_t rows, io_re
     r->opt->progress(&p, r->opt->progress_ctx);
 }
 
-/* Reads one file into its table in the staging store, in one transaction. */
+/* Which columns of a file are kept (--ignore-columns leaves some out). */
+static int plan_columns(reg *r, const mdm_field *fields, size_t n, size_t **keep, size_t *nkeep)
+{
+    *keep = malloc((n ? n : 1) * sizeof **keep);
+    if (!*keep)
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    *nkeep = 0;
+    for (size_t c = 0; c < n; c++) {
+        bool ignored = false;
+        for (size_t i = 0; i < r->ignore.count; i++)
+            if (strcasecmp(fields[c].name, r->ignore.items[i]) == 0) {
+                ignored = r->ignore_seen[i] = true;
+            }
+        if (!ignored)
+            (*keep)[(*nkeep)++] = c;
+    }
+    if (*nkeep == 0)
+        return mdm_error_set(MDM_EINVALID, "--ignore-columns leaves no column to register");
+    return 0;
+}
+
+/* The kept columns of `src` into `dst` (same rows). */
+static int project(mdm_batch *dst, const mdm_batch *src, const size_t *keep, size_t nkeep)
+{
+    mdm_batch_clear(dst);
+    for (size_t row = 0; row < mdm_batch_nrows(src); row++) {
+        size_t r;
+        int rc = mdm_batch_add_row(dst, &r);
+        for (size_t k = 0; !rc && k < nkeep; k++) {
+            mdm_value v = mdm_batch_value(src, keep[k], row);
+            rc = mdm_batch_set_value(dst, k, r, &v);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Reads one file into its table in the staging store, in one transaction (with
+ * --dry-run: only through the statistics). */
 static int load_table(reg *r, size_t index)
 {
     const source_file *f = &r->found.files[index];
@@ -139,13 +180,29 @@ static int load_table(reg *r, size_t index)
     bool csv = false;
     stats *st = NULL;
     mdm_conn *conn = NULL;
+    size_t *keep = NULL, nkeep = 0;
+    mdm_batch *projected = NULL;
+    bool write = !r->opt->dry_run;
     uint64_t start = mdm_now_ns(), last_report = start;
     int rc = open_reader(&reader, f, r->cfg, &csv);
     if (rc)
         goto cleanup;
     size_t n = 0;
     const mdm_field *fields = io_reader_schema(reader, &n);
-    if ((rc = copy_fields(t, fields, n)))
+    if ((rc = plan_columns(r, fields, n, &keep, &nkeep)))
+        goto cleanup;
+    mdm_field *kept = malloc(nkeep * sizeof *kept);
+    if (!kept) {
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (size_t k = 0; k < nkeep; k++)
+        kept[k] = fields[keep[k]];
+    rc = copy_fields(t, kept, nkeep);
+    if (!rc && nkeep < n)
+        rc = mdm_batch_new(&projected, kept, nkeep, 0);
+    free(kept);
+    if (rc)
         goto cleanup;
     if (csv) {
         const io_header *h = io_csv_reader_header(reader);
@@ -157,15 +214,19 @@ static int load_table(reg *r, size_t index)
     }
     if ((rc = stats_new(&st, t->fields, t->nfields, false)))
         goto cleanup;
-    if ((rc = mdm_store_checkout(staging_store(r->stage), &conn)))
-        goto cleanup;
-    if ((rc = mdm_conn_table_create(conn, t->kind, t->fields, t->nfields)))
-        goto cleanup;
-    if ((rc = mdm_conn_begin(conn)))
+    if (write && ((rc = mdm_store_checkout(staging_store(r->stage), &conn)) ||
+                  (rc = mdm_conn_table_create(conn, t->kind, t->fields, t->nfields)) ||
+                  (rc = mdm_conn_begin(conn))))
         goto cleanup;
     const mdm_batch *batch;
     while ((rc = io_reader_next(reader, &batch)) == 1) {
-        if ((rc = mdm_conn_append(conn, t->kind, batch)) || (rc = stats_add_batch(st, batch)))
+        if (projected) {
+            if ((rc = project(projected, batch, keep, nkeep)))
+                goto cleanup;
+            batch = projected;
+        }
+        if ((write && (rc = mdm_conn_append(conn, t->kind, batch))) ||
+            (rc = stats_add_batch(st, batch)))
             goto cleanup;
         t->rows += mdm_batch_nrows(batch);
         uint64_t now = mdm_now_ns();
@@ -176,14 +237,17 @@ static int load_table(reg *r, size_t index)
     }
     if (rc < 0)
         goto cleanup;
-    if ((rc = mdm_conn_commit(conn)))
+    if (write && (rc = mdm_conn_commit(conn)))
         goto cleanup;
     rc = stats_finish(st, &t->stats);
     report(r, t->kind, index, t->rows, reader, csv, start, true);
 cleanup:
     if (rc && conn)
         mdm_conn_rollback(conn);
-    mdm_store_checkin(staging_store(r->stage), conn);
+    if (conn)
+        mdm_store_checkin(staging_store(r->stage), conn);
+    mdm_batch_free(projected);
+    free(keep);
     stats_free(st);
     io_reader_close(reader);
     return rc;
@@ -298,6 +362,16 @@ static int detect(reg *r)
         rc = resolve_column(r, main, "Time", r->opt->time_column, &info->time_column);
     if (!rc && r->opt->group_column)
         rc = resolve_column(r, main, "Group", r->opt->group_column, &info->group_column);
+    if (!rc && r->opt->stratify_column) {
+        char *col = NULL;
+        rc = resolve_column(r, main, "Stratify", r->opt->stratify_column, &col);
+        if (!rc) {
+            if (!info->extra)
+                info->extra = json_object();
+            json_object_set_new(info->extra, "stratify_column", json_string(col));
+        }
+        free(col);
+    }
     if (rc)
         return rc;
 
@@ -572,7 +646,7 @@ static int fill_info(reg *r, int64_t now, const char *computed_at)
     if (!rc)
         rc = dataset_str_set(&info->description, r->opt->description);
     if (!rc)
-        rc = dataset_str_set(&info->source, r->found.root);
+        rc = dataset_str_set(&info->source, r->opt->source ? r->opt->source : r->found.root);
     if (!rc)
         rc = dataset_str_set(&info->database.backend, backend_yaml_name(r->backend));
     if (!rc && be->file_extension) {
@@ -666,6 +740,8 @@ static void reg_free(reg *r)
         stats_result_free(r->tables[i].stats);
     }
     free(r->tables);
+    dataset_strlist_clear(&r->ignore);
+    free(r->ignore_seen);
     staging_discard(r->stage);
     name_lock_release(r->lock);
     discovery_free(&r->found);
@@ -687,8 +763,29 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
     /* What can be checked before reading any data is checked first. */
     if (opt->problem_type && (rc = dataset_problem_type_check(opt->problem_type)))
         return rc;
-    if ((rc = discover(&r.found, opt->path ? opt->path : ".")))
+    bool manual = opt->train || opt->test || opt->validation || opt->submission;
+    if (manual && !opt->train)
+        return mdm_error_set(MDM_EINVALID, "--no-auto needs --train");
+    if (manual && opt->path)
+        return mdm_error_set(MDM_EINVALID, "--no-auto takes its files from --train/--test/"
+                                           "--validation/--submission, not from PATH");
+    if (manual) {
+        const char *const files[4] = {opt->train, opt->test, opt->validation, opt->submission};
+        rc = discover_files(&r.found, files);
+    } else {
+        rc = discover(&r.found, opt->path ? opt->path : ".");
+    }
+    if (rc)
         goto cleanup;
+    if (opt->ignore_columns) {
+        if ((rc = dataset_strlist_set_csv(&r.ignore, opt->ignore_columns)))
+            goto cleanup;
+        r.ignore_seen = calloc(r.ignore.count + 1, sizeof *r.ignore_seen);
+        if (!r.ignore_seen) {
+            rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
     for (size_t i = 0; i < r.found.nfiles; i++)
         if (r.found.files[i].format == IO_FORMAT_EXCEL) {
             rc = mdm_error_set(MDM_ENOTSUP,
@@ -698,14 +795,25 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
         }
     /* A registration of the same name under way elsewhere: wait for it (up to
      * database.connection_timeout), then this one sees its result ("already exists"). */
-    if ((rc = name_lock_acquire(&r.lock, cfg, r.name, "registered",
-                                (uint64_t)mdm_config_int(cfg, "database.connection_timeout") * 1000)))
-        goto cleanup;
-    if ((rc = clear_the_way(&r)))
-        goto cleanup;
+    if (!opt->dry_run) {
+        if ((rc = name_lock_acquire(&r.lock, cfg, r.name, "registered",
+                                    (uint64_t)mdm_config_int(cfg, "database.connection_timeout") *
+                                        1000)))
+            goto cleanup;
+        if ((rc = clear_the_way(&r)))
+            goto cleanup;
+    } else {
+        bool exists = false;
+        if ((rc = catalog_exists(&exists, cfg, r.name)))
+            goto cleanup;
+        if (exists && !opt->force) {
+            rc = mdm_error_set(MDM_EEXISTS, "Dataset '%s' already exists", r.name);
+            goto cleanup;
+        }
+    }
     if ((rc = dataset_info_new(&r.info)))
         goto cleanup;
-    if ((rc = staging_open(&r.stage, cfg, r.backend, r.name)))
+    if (!opt->dry_run && (rc = staging_open(&r.stage, cfg, r.backend, r.name)))
         goto cleanup;
     r.tables = calloc(r.found.nfiles, sizeof *r.tables);
     if (!r.tables) {
@@ -715,12 +823,30 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
     for (size_t i = 0; i < r.found.nfiles; i++)
         if ((rc = load_table(&r, i)))
             goto cleanup;
+    for (size_t i = 0; i < r.ignore.count; i++)
+        if (!r.ignore_seen[i]) {
+            rc = mdm_error_set(MDM_EINVALID, "--ignore-columns: column '%s' is in no table",
+                               r.ignore.items[i]);
+            goto cleanup;
+        }
     if ((rc = check_overrides(&r)) || (rc = detect(&r)))
         goto cleanup;
     int64_t now = dataset_time_now();
     char computed_at[64];
     dataset_time_format(computed_at, sizeof computed_at, now);
-    if ((rc = fill_info(&r, now, computed_at)) || (rc = write_metadata_tables(&r, now)))
+    if ((rc = fill_info(&r, now, computed_at)))
+        goto cleanup;
+    if (opt->dry_run) {
+        /* What would be committed, for the caller to show; nothing was written. */
+        for (size_t t = 0; t < r.ntables; t++)
+            for (size_t c = 0; c < r.tables[t].nfields; c++)
+                dataset_info_add_column(r.info, r.tables[t].kind, r.tables[t].fields[c].name,
+                                        mdm_type_name(r.tables[t].fields[c].type), NULL);
+        *out = r.info;
+        r.info = NULL;
+        goto cleanup;
+    }
+    if ((rc = write_metadata_tables(&r, now)))
         goto cleanup;
     if ((rc = staging_promote(r.stage)))
         goto cleanup;

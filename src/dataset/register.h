@@ -40,6 +40,13 @@ typedef struct register_options {
     const char *datetime_columns;
     const char *numeric_columns;
     const char *text_columns;
+    const char *stratify_column; /* checked like the target, recorded */
+    const char *ignore_columns;  /* comma-separated columns left out of every table */
+    const char *source;          /* recorded as the source instead of the path */
+    /* Manual registration (--no-auto): these files become the tables, no discovery.
+     * `train` is required; `path` must then be NULL. */
+    const char *train, *test, *validation, *submission;
+    bool dry_run;              /* read and analyse everything, write nothing */
     bool force;                /* replace an existing dataset of this name */
     register_progress_fn progress;
     void *progress_ctx;
@@ -53,7 +60,8 @@ typedef struct register_notes {
 
 void register_notes_free(register_notes *notes);
 
-/* Registers; *out gets the committed record. Errors name the file, line, column or
+/* Registers; *out gets the committed record (with dry_run: the record it would commit,
+ * and nothing is written). Errors name the file, line, column or
  * value; SPEC §3's messages where it has them ("Dataset 'x' already exists", "Path does
  * not exist: ...", "No data files found in ..."). */
 int dataset_register(dataset_info **out, register_notes *notes, const mdm_config *cfg,

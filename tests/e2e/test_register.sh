@@ -162,6 +162,26 @@ for backend in $backends; do
   check "$backend names are case-insensitive everywhere" json "assert d['time_column']=='Age' and d['id_columns']==['PassengerId']"
   run dataset remove my_data --force
 
+  # --- the options the old tool listed but never built
+  run dataset register dry "$KAGGLE" --dry-run
+  check "$backend --dry-run exits 0" status_is 0
+  check "$backend --dry-run shows the result" contains "$OUT" "Target:        Survived"
+  check "$backend --dry-run registers nothing" nothing_left dry
+  run dataset register ig "$KAGGLE/train.csv" --ignore-columns name,EMBARKED --stratify-column Pclass --source "kaggle toy"
+  check "$backend --ignore-columns etc." status_is 0
+  run dataset info ig --format json
+  check "$backend ignored columns are left out" json "cols=[c['name'] for c in d['metadata']['columns']['data']]; assert 'Name' not in cols and 'Embarked' not in cols and 'Fare' in cols"
+  check "$backend --stratify-column and --source recorded" json "assert d['stratify_column']=='Pclass' and d['source']=='kaggle toy'"
+  run dataset register ig2 "$KAGGLE/train.csv" --ignore-columns nope
+  check "$backend unknown ignored column" contains "$ERR" "--ignore-columns: column 'nope' is in no table"
+  run dataset register man --no-auto --train "$KAGGLE/train.csv" --test "$KAGGLE/test.csv" --target Survived
+  check "$backend --no-auto" contains "$OUT" "Tables:        train, test"
+  run dataset register man2 --no-auto --train "$KAGGLE/train.csv"
+  check "$backend --no-auto needs --target" contains "$ERR" "--no-auto needs --train and --target"
+  run dataset register man3 "$KAGGLE" --no-auto --train "$KAGGLE/train.csv" --target Survived
+  check "$backend --no-auto refuses PATH" contains "$ERR" "PATH is not allowed"
+  run batch remove ig man --force
+
   # --- batch over several datasets; unknown names warn and count as failed
   run dataset register b1 "$KAGGLE/train.csv"
   run dataset register b2 "$KAGGLE/test.csv"
