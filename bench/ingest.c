@@ -29,6 +29,7 @@
 #define DATASET "flights"
 #define TABLE "data"
 #define PSQL_SCHEMA "bench_ingest_psql"
+#define MDM_PG_SCHEMA "mdm_" DATASET /* database.postgresql.database_prefix's default */
 #define PANDAS_CHUNK 10000 /* performance.batch_size's default, the Python mdm's chunk */
 
 /* The flights file's columns as mdm infers them, for the tools that need a typed table. */
@@ -301,6 +302,9 @@ static void mdm_env(const bench_ctx *ctx, const char *home, char *home_var, size
     env[n] = NULL;
 }
 
+static const char *const psql_argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", NULL};
+static const char *const psql_env[] = {"PGOPTIONS=-c client_min_messages=warning", NULL};
+
 /* `mdm dataset register` into a fresh home directory <dir>/home-<backend>. */
 static void run_mdm_register(series *s, const bench_ctx *ctx)
 {
@@ -316,6 +320,13 @@ static void run_mdm_register(series *s, const bench_ctx *ctx)
     snprintf(datasets, sizeof datasets, "%s/datasets", home);
     if (mkdir(home, 0777) != 0 || mkdir(datasets, 0777) != 0) {
         fail(s, "cannot create %s: %s", datasets, strerror(errno));
+        return;
+    }
+    if (ctx->pg && strcmp(s->backend, "postgresql") == 0 &&
+        run_untimed(psql_argv, "DROP SCHEMA IF EXISTS " MDM_PG_SCHEMA " CASCADE;\n", psql_env) != 0) {
+        /* The previous run's schema, which a fresh home does not know: mdm would drop it
+         * as an interrupted registration's leftovers, inside the timed run. */
+        fail(s, "dropping %s failed", MDM_PG_SCHEMA);
         return;
     }
     mdm_env(ctx, home, home_var, sizeof home_var, env);
@@ -413,8 +424,6 @@ static void run_duckdb_csv(series *s, const bench_ctx *ctx)
     remove_tree(db);
 }
 
-static const char *const psql_argv[] = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", NULL};
-static const char *const psql_env[] = {"PGOPTIONS=-c client_min_messages=warning", NULL};
 
 static void run_psql(series *s, const bench_ctx *ctx)
 {
