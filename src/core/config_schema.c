@@ -44,7 +44,7 @@ const config_key mdm_config_keys[] = {
     I("database.pool.max_size", "10", 1, 10000, "pool size of backends without their own key"),
     I("database.pool.idle_timeout", "600", 0, 86400 * 7, "seconds before an idle connection above min_size closes (0: never)"),
     I("database.pool.validation_window_ms", "500", 0, 86400000, "ping a connection idle longer than this"),
-    I("database.pool.leak_threshold", "300", 0, 86400 * 7, "seconds a connection may be held before it is reported (0: off)"),
+    I("database.pool.leak_threshold", "1800", 0, 86400 * 7, "seconds a connection may be held before it is reported (0: off); long loads hold one for minutes"),
     I("database.pool.connect_attempts", "3", 1, 100, "tries per connect, with exponential backoff"),
     I("database.pool.retry_base_ms", "100", 1, 3600000, "first backoff between connect tries"),
     I("database.pool.retry_max_ms", "5000", 1, 3600000, "longest backoff between connect tries"),
