@@ -73,6 +73,7 @@ int cli_dataset_register(int argc, char **argv)
         {"--stratify-column", NULL, "TEXT", &o.stratify_column, "Column to stratify splits by (checked)."},
         {"--source", NULL, "TEXT", &o.source, "Where the data came from (recorded instead of PATH)."},
         {"--dry-run", NULL, NULL, &o.dry_run, "Read and analyse everything, register nothing."},
+        {"--skip-analysis", NULL, NULL, &o.skip_analysis, "No statistics while loading (faster)."},
         {"--no-auto", NULL, NULL, &no_auto, "Name the files yourself with --train and the others."},
         {"--train", NULL, "FILE", &o.train, "With --no-auto: the training file (required)."},
         {"--test", NULL, "FILE", &o.test, "With --no-auto: the test file."},

@@ -226,7 +226,7 @@ static int load_table(reg *r, size_t index)
             batch = projected;
         }
         if ((write && (rc = mdm_conn_append(conn, t->kind, batch))) ||
-            (rc = stats_add_batch(st, batch)))
+            (!r->opt->skip_analysis && (rc = stats_add_batch(st, batch))))
             goto cleanup;
         t->rows += mdm_batch_nrows(batch);
         uint64_t now = mdm_now_ns();
@@ -407,7 +407,7 @@ static int detect(reg *r)
         if ((rc = problem_type_parse(&p, r->opt->problem_type)))
             return rc;
         rc = dataset_str_set(&info->problem_type, problem_type_name(p));
-    } else if (info->target_column) {
+    } else if (info->target_column && !r->opt->skip_analysis) {
         column_profile p = profile_of(main, (size_t)column_index(main, info->target_column));
         problem_type t = detect_problem_type(&p);
         if (t != PROBLEM_NONE)
@@ -537,23 +537,26 @@ static int write_metadata_tables(reg *r, int64_t now)
             mdm_batch_set_text(cols, 1, row, lt->fields[c].name, strlen(lt->fields[c].name));
             mdm_batch_set_text(cols, 2, row, dtype, strlen(dtype));
             mdm_batch_set_text(cols, 3, row, semantic, strlen(semantic));
-            mdm_batch_set_bool(cols, 4, row, sc->null_count > 0);
-            mdm_batch_set_bool(cols, 5, row, sc->distinct_exact && sc->distinct == sc->count);
-            mdm_batch_set_int64(cols, 6, row, (int64_t)sc->null_count);
-            mdm_batch_set_float64(cols, 7, row, sc->null_ratio);
-            mdm_batch_set_int64(cols, 8, row, (int64_t)sc->distinct);
-            if (sc->has_min_max) {
-                strbuf_reset(&sb);
-                scalar_text(&sb, sc, &sc->min);
-                mdm_batch_set_text(cols, 9, row, sb.data ? sb.data : "", sb.len);
-                strbuf_reset(&sb);
-                scalar_text(&sb, sc, &sc->max);
-                mdm_batch_set_text(cols, 10, row, sb.data ? sb.data : "", sb.len);
+            bool analysed = !r->opt->skip_analysis; /* else the figures stay NULL */
+            if (analysed) {
+                mdm_batch_set_bool(cols, 4, row, sc->null_count > 0);
+                mdm_batch_set_bool(cols, 5, row, sc->distinct_exact && sc->distinct == sc->count);
+                mdm_batch_set_int64(cols, 6, row, (int64_t)sc->null_count);
+                mdm_batch_set_float64(cols, 7, row, sc->null_ratio);
+                mdm_batch_set_int64(cols, 8, row, (int64_t)sc->distinct);
+                if (sc->has_min_max) {
+                    strbuf_reset(&sb);
+                    scalar_text(&sb, sc, &sc->min);
+                    mdm_batch_set_text(cols, 9, row, sb.data ? sb.data : "", sb.len);
+                    strbuf_reset(&sb);
+                    scalar_text(&sb, sc, &sc->max);
+                    mdm_batch_set_text(cols, 10, row, sb.data ? sb.data : "", sb.len);
+                }
+                if (sc->has_mean)
+                    mdm_batch_set_float64(cols, 11, row, sc->mean);
+                if (sc->has_std)
+                    mdm_batch_set_float64(cols, 12, row, sc->std);
             }
-            if (sc->has_mean)
-                mdm_batch_set_float64(cols, 11, row, sc->mean);
-            if (sc->has_std)
-                mdm_batch_set_float64(cols, 12, row, sc->std);
             if (!rc)
                 rc = dataset_info_add_column(r->info, lt->kind, lt->fields[c].name, dtype, NULL);
             if (!rc) {
@@ -561,9 +564,11 @@ static int write_metadata_tables(reg *r, int64_t now)
                 dataset_table_columns *tc =
                     (dataset_table_columns *)dataset_info_columns(r->info, lt->kind);
                 tc->columns[tc->count - 1].extra =
-                    json_pack("{s:s, s:f, s:I, s:b}", "semantic_type", semantic, "null_ratio",
-                              sc->null_ratio, "distinct", (json_int_t)sc->distinct,
-                              "distinct_exact", sc->distinct_exact);
+                    analysed ? json_pack("{s:s, s:f, s:I, s:b}", "semantic_type", semantic,
+                                         "null_ratio", sc->null_ratio, "distinct",
+                                         (json_int_t)sc->distinct, "distinct_exact",
+                                         sc->distinct_exact)
+                             : json_pack("{s:s}", "semantic_type", semantic);
             }
             if (!rc && strcmp(semantic, "datetime") == 0 &&
                 !dataset_strlist_contains(&r->info->datetime_columns, lt->fields[c].name, false))
@@ -574,9 +579,11 @@ static int write_metadata_tables(reg *r, int64_t now)
             mdm_batch_set_text(st, 0, row, lt->kind, strlen(lt->kind));
             mdm_batch_set_int64(st, 1, row, (int64_t)lt->rows);
             mdm_batch_set_int64(st, 2, row, (int64_t)lt->nfields);
-            mdm_batch_set_int64(st, 3, row, (int64_t)lt->stats->memory_bytes);
-            mdm_batch_set_int64(st, 4, row, (int64_t)lt->stats->missing_cells);
-            mdm_batch_set_float64(st, 5, row, lt->stats->completeness);
+            if (!r->opt->skip_analysis) {
+                mdm_batch_set_int64(st, 3, row, (int64_t)lt->stats->memory_bytes);
+                mdm_batch_set_int64(st, 4, row, (int64_t)lt->stats->missing_cells);
+                mdm_batch_set_float64(st, 5, row, lt->stats->completeness);
+            }
             for (int k = 0; k < 4; k++)
                 mdm_batch_set_text(st, 6 + (size_t)k, row, kinds[k].data ? kinds[k].data : "",
                                    kinds[k].len);
@@ -688,7 +695,7 @@ static int fill_info(reg *r, int64_t now, const char *computed_at)
     }
     info->statistics.present = true;
     info->statistics.row_count = total;
-    info->statistics.memory_size_bytes = memory;
+    info->statistics.memory_size_bytes = r->opt->skip_analysis ? -1 : memory;
     if (!rc)
         rc = dataset_str_set(&info->statistics.computed_at, computed_at);
     return rc;
@@ -853,7 +860,8 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
     r.stage = NULL;
     /* The commit: nothing before it makes the dataset visible; on failure after the
      * promotion the storage is a leftover that the next registration removes. */
-    if ((rc = write_statistics_file(&r, computed_at)) || (rc = catalog_commit(r.info, cfg))) {
+    if ((!opt->skip_analysis && (rc = write_statistics_file(&r, computed_at))) ||
+        (rc = catalog_commit(r.info, cfg))) {
         dataset_storage_remove(cfg, r.backend, r.name);
         goto cleanup;
     }

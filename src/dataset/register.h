@@ -47,6 +47,8 @@ typedef struct register_options {
      * `train` is required; `path` must then be NULL. */
     const char *train, *test, *validation, *submission;
     bool dry_run;              /* read and analyse everything, write nothing */
+    bool skip_analysis;        /* no statistics: faster; IDs by name only, no problem type
+                                  unless given; `dataset stats` computes them later */
     bool force;                /* replace an existing dataset of this name */
     register_progress_fn progress;
     void *progress_ctx;

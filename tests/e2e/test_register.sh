@@ -180,7 +180,12 @@ for backend in $backends; do
   check "$backend --no-auto needs --target" contains "$ERR" "--no-auto needs --train and --target"
   run dataset register man3 "$KAGGLE" --no-auto --train "$KAGGLE/train.csv" --target Survived
   check "$backend --no-auto refuses PATH" contains "$ERR" "PATH is not allowed"
-  run batch remove ig man --force
+  run dataset register sk "$KAGGLE" --skip-analysis
+  check "$backend --skip-analysis registers" status_is 0
+  check "$backend --skip-analysis detects no problem type" contains "$OUT" "Problem Type:  -"
+  run dataset stats sk --format json
+  check "$backend stats after --skip-analysis computes them" json "assert d['tables']['train']['row_count']==200"
+  run batch remove ig man sk --force
 
   # --- batch over several datasets; unknown names warn and count as failed
   run dataset register b1 "$KAGGLE/train.csv"
