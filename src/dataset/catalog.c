@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/strbuf.h"
 #include "mdm/sys/backend.h"
 
@@ -129,28 +130,6 @@ int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char
 
 /* ------------------------------------------------------------ files */
 
-static int mkdirs(const char *dir)
-{
-    char *copy = strdup(dir);
-    if (!copy)
-        return oom();
-    int rc = 0;
-    for (char *p = copy + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            rc = mdm_error_set(MDM_EIO, "cannot create directory %s: %s", copy, strerror(errno));
-            break;
-        }
-        *p = saved;
-        if (!saved)
-            break;
-    }
-    free(copy);
-    return rc;
-}
 
 static int fsync_dir(const char *dir)
 {
@@ -344,7 +323,7 @@ int catalog_commit(const dataset_info *info, const mdm_config *cfg)
     if ((rc = dataset_info_to_json(&json, &json_len, info)) ||
         (rc = dataset_info_to_yaml(&yaml, &yaml_len, info)))
         goto cleanup;
-    if ((rc = mkdirs(data_dir)) || (rc = mkdirs(mdm_config_path(cfg, "configs_path"))))
+    if ((rc = mdm_mkdirs(data_dir)) || (rc = mdm_mkdirs(mdm_config_path(cfg, "configs_path"))))
         goto cleanup;
     char yaml_base[NAME_BUF + 8];
     snprintf(yaml_base, sizeof yaml_base, "%s.yaml", norm);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/strbuf.h"
 
 struct name_lock {
@@ -19,12 +20,6 @@ struct name_lock {
     char *path;
 };
 
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-        return 0;
-    return mdm_error_set(MDM_EIO, "cannot create directory %s: %s", dir, strerror(errno));
-}
 
 /* "<pid> <operation>" of the holder, as far as it has written it. */
 static void describe_holder(char *buf, size_t size, const char *path)
@@ -99,21 +94,7 @@ int name_lock_acquire(name_lock **out, const mdm_config *cfg, const char *name,
         goto cleanup;
     }
     /* configs_path may not exist yet on a fresh home. */
-    char *parent = strdup(configs);
-    if (!parent) {
-        rc = mdm_error_set(MDM_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (char *p = parent + 1; *p && !rc; p++)
-        if (*p == '/') {
-            *p = '\0';
-            rc = make_dir(parent);
-            *p = '/';
-        }
-    if (!rc)
-        rc = make_dir(parent);
-    free(parent);
-    if (rc || (rc = make_dir(dir.data)))
+    if ((rc = mdm_mkdirs(dir.data)))
         goto cleanup;
     uint64_t start = mdm_now_ns(), pause_ms = 5;
     for (;;) {

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/fs.h"
 #include "core/strbuf.h"
 #include "dataset/catalog.h"
 #include "dataset/detect.h"
@@ -620,10 +621,8 @@ static int write_statistics_file(reg *r, const char *computed_at)
         return rc;
     strbuf path = STRBUF_INIT;
     strbuf_appendf(&path, "%s/metadata", dir);
-    if (strbuf_cstr(&path) && mkdir(dir, 0755) != 0 && errno != EEXIST)
-        rc = mdm_error_set(MDM_EIO, "cannot create %s: %s", dir, strerror(errno));
-    if (!rc && mkdir(path.data, 0755) != 0 && errno != EEXIST)
-        rc = mdm_error_set(MDM_EIO, "cannot create %s: %s", path.data, strerror(errno));
+    /* On a fresh home a PostgreSQL dataset is the first to need <datasets_path>. */
+    rc = strbuf_cstr(&path) ? mdm_mkdirs(path.data) : MDM_ENOMEM;
     stats_table_entry *entries = calloc(r->ntables + 1, sizeof *entries);
     if (!rc && !entries)
         rc = mdm_error_set(MDM_ENOMEM, "out of memory");

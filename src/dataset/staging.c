@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/strbuf.h"
 #include "mdm/sys/backend.h"
 
@@ -30,23 +31,6 @@ struct staging {
 
 static bool is_server(const mdm_backend *b) { return b->file_extension == NULL; }
 
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return mdm_error_set(MDM_EINVALID, "path too long: %s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return mdm_error_set(MDM_EIO, "cannot create directory %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return mdm_error_set(MDM_EIO, "cannot create directory %s: %s", buf, strerror(errno));
-    return 0;
-}
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -131,7 +115,7 @@ int staging_open(staging **out, const mdm_config *cfg, const char *backend, cons
         if (!s->dir)
             return mdm_error_set(MDM_ENOMEM, "out of memory");
         /* A staging directory of ours from an earlier attempt in this process: start over. */
-        if (!(rc = remove_tree(s->dir)) && !(rc = mkdirs(s->dir))) {
+        if (!(rc = remove_tree(s->dir)) && !(rc = mdm_mkdirs(s->dir))) {
             strbuf_appendf(&sb, "%s/%s%s", s->dir, name, b->file_extension);
             char *file = strbuf_detach(&sb);
             mdm_target t = {.dataset = name, .path = file};

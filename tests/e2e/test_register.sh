@@ -83,6 +83,11 @@ for backend in $backends; do
     esac
   done <"$CORPUS/MANIFEST.tsv"
 
+  # --- the first dataset of a fresh home (no datasets/ directory yet)
+  MDM_HOME_DIR="$WORK/fresh-$backend" run dataset register first "$KAGGLE/train.csv"
+  check "$backend first dataset in a fresh home" status_is 0
+  MDM_HOME_DIR="$WORK/fresh-$backend" run dataset remove first --force
+
   # --- a Kaggle folder
   run dataset register Titanic "$KAGGLE" --description "toy" --tags a,b
   check "$backend kaggle registers" status_is 0
