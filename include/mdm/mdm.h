@@ -340,6 +340,9 @@ int mdm_pool_stats_all(mdm_pool_stats **out, size_t *count);
 int mdm_store_resize(mdm_store *store, size_t min_size, size_t max_size);
 /* Refuses new checkouts on the store's pool and waits for borrowed connections. */
 int mdm_store_drain(mdm_store *store, uint64_t timeout_ms);
+/* Calls `fn` with a pool's final figures when it closes (NULL: stop), e.g. to print
+ * them at the end of a command. Process-wide. */
+void mdm_pools_on_close(void (*fn)(const mdm_pool_stats *stats, void *ctx), void *ctx);
 
 /* Operations on a checked-out connection; each dispatches to the backend. */
 int mdm_conn_ping(mdm_conn *conn);

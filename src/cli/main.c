@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "mdm/mdm.h"
 
 static void usage(FILE *f)
 {
@@ -11,6 +12,7 @@ static void usage(FILE *f)
           "  ML Data Manager: register tabular datasets once, get them back fast.\n"
           "\n"
           "Options:\n"
+          "  --stats    Print each connection pool's figures when it closes.\n"
           "  --help     Show this message and exit.\n"
           "\n"
           "Commands:\n"
@@ -22,8 +24,27 @@ static void usage(FILE *f)
           f);
 }
 
+/* mdm --stats: each pool's figures on stderr when it closes. */
+static void print_pool(const mdm_pool_stats *s, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr,
+            "pool %s: %llu checkouts, %llu connections opened, %llu timeouts, %llu connect "
+            "failures; wait p50 %.3f ms p99 %.3f ms; held p50 %.3f ms p99 %.3f ms; breaker %s\n",
+            s->name, (unsigned long long)s->checkouts, (unsigned long long)s->created,
+            (unsigned long long)s->timeouts, (unsigned long long)s->connect_failures,
+            s->wait_p50_ms, s->wait_p99_ms, s->usage_p50_ms, s->usage_p99_ms, s->breaker);
+}
+
 int main(int argc, char **argv)
 {
+    /* Global options come before the command. */
+    while (argc > 1 && strcmp(argv[1], "--stats") == 0) {
+        mdm_pools_on_close(print_pool, NULL);
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);

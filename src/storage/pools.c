@@ -31,6 +31,20 @@ static struct {
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
+/* Who hears about pools closing (mdm --stats). */
+static struct {
+    void (*fn)(const mdm_pool_stats *stats, void *ctx);
+    void *ctx;
+} on_close;
+
+void mdm_pools_on_close(void (*fn)(const mdm_pool_stats *stats, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&lock);
+    on_close.fn = fn;
+    on_close.ctx = ctx;
+    pthread_mutex_unlock(&lock);
+}
+
 /* ------------------------------------------------------------------ fork */
 
 static void before_fork(void)
@@ -208,9 +222,16 @@ void pools_put(pool *p)
             join = true;
         }
     }
+    void (*report)(const mdm_pool_stats *, void *) = doomed ? on_close.fn : NULL;
+    void *report_ctx = on_close.ctx;
     pthread_mutex_unlock(&lock);
     if (join)
         pthread_join(thread, NULL);
+    if (report) {
+        mdm_pool_stats s;
+        pool_stats(doomed, &s);
+        report(&s, report_ctx);
+    }
     pool_destroy(doomed);
 }
 

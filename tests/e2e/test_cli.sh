@@ -99,6 +99,9 @@ if [ -n "${MDM_TEST_PG_CONNINFO:-}" ]; then
   check "wrong password is not echoed" bash -c "! grep -qF wrong-secret '$WORK/err'"
 fi
 
+run --stats info --check
+check "--stats prints the pool's figures" contains "$ERR" "checkouts, 1 connections opened"
+
 # mdm config: show, get, set (validated, comments kept, atomic).
 rm -f "$MDM_HOME_DIR/mdm.yaml"
 run config get database.default_backend
