@@ -218,6 +218,8 @@ bool mdm_config_has(const char *key);
 /* Where a key's value came from: "default", "mdm.yaml line 3", "environment MDM_X" or
  * "set". Written into buf, which is returned. */
 const char *mdm_config_source(const mdm_config *cfg, const char *key, char *buf, size_t size);
+/* A copy of `cfg` with the same home and values (to change some for one purpose). */
+int mdm_config_clone(mdm_config **out, const mdm_config *cfg);
 /* Sets `key` to `value` in <home>/mdm.yaml (created if missing), validated first and
  * keeping the rest of the file, comments included; the file is replaced atomically and
  * only after it reads back right. `cfg` gives the home; it is not changed. */

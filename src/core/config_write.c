@@ -321,3 +321,25 @@ const char *mdm_config_source(const mdm_config *cfg, const char *key, char *buf,
     }
     return buf;
 }
+
+int mdm_config_clone(mdm_config **out, const mdm_config *cfg)
+{
+    *out = NULL;
+    mdm_config *copy = NULL;
+    int rc = mdm_config_defaults(&copy, cfg->home);
+    for (size_t i = 0; !rc && i < mdm_config_nkeys; i++) {
+        char *text = NULL;
+        rc = mdm_config_format(&text, cfg, mdm_config_keys[i].key, false);
+        if (!rc)
+            rc = mdm_config_set(copy, mdm_config_keys[i].key, text);
+        if (!rc)
+            copy->sources[i] = cfg->sources[i];
+        free(text);
+    }
+    if (rc) {
+        mdm_config_free(copy);
+        return rc;
+    }
+    *out = copy;
+    return 0;
+}
