@@ -84,6 +84,18 @@ void strbuf_append_ident(strbuf *sb, const char *ident) { append_quoted(sb, iden
 
 void strbuf_append_literal(strbuf *sb, const char *s) { append_quoted(sb, s, '\''); }
 
+void strbuf_append_column_defs(strbuf *sb, const mdm_field *fields, size_t nfields,
+                               const char *(*type_name)(mdm_type type))
+{
+    for (size_t i = 0; i < nfields; i++) {
+        if (i)
+            strbuf_append(sb, ", ");
+        strbuf_append_ident(sb, fields[i].name);
+        strbuf_append_char(sb, ' ');
+        strbuf_append(sb, type_name(fields[i].type));
+    }
+}
+
 const char *strbuf_cstr(strbuf *sb)
 {
     if (sb->oom) {

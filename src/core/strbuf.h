@@ -26,6 +26,9 @@ void strbuf_appendf(strbuf *sb, const char *fmt, ...) MDM_PRINTF(2, 3);
 void strbuf_append_ident(strbuf *sb, const char *ident);
 /* 'text' with embedded single quotes doubled. */
 void strbuf_append_literal(strbuf *sb, const char *s);
+/* `"col" TYPE, "col2" TYPE2` for a CREATE TABLE, with each backend's type names. */
+void strbuf_append_column_defs(strbuf *sb, const mdm_field *fields, size_t nfields,
+                               const char *(*type_name)(mdm_type type));
 /* Returns the string (never NULL) or NULL after an allocation failure, recording
  * MDM_ENOMEM. */
 const char *strbuf_cstr(strbuf *sb);

@@ -400,13 +400,7 @@ static int table_create(mdm_backend_conn *conn, const char *table, const mdm_fie
     strbuf_append(&sql, "CREATE TABLE ");
     strbuf_append_ident(&sql, table);
     strbuf_append(&sql, " (");
-    for (size_t i = 0; i < nfields; i++) {
-        if (i)
-            strbuf_append(&sql, ", ");
-        strbuf_append_ident(&sql, fields[i].name);
-        strbuf_append_char(&sql, ' ');
-        strbuf_append(&sql, sql_type(fields[i].type));
-    }
+    strbuf_append_column_defs(&sql, fields, nfields, sql_type);
     strbuf_append_char(&sql, ')');
     const char *text = strbuf_cstr(&sql);
     if (!text) {

@@ -570,12 +570,8 @@ static int table_create(mdm_backend_conn *c, const char *table, const mdm_field 
     strbuf_append(&sql, "CREATE TABLE ");
     mdm_pg_append_table(&sql, c, table);
     strbuf_append(&sql, " (");
-    for (size_t i = 0; i < nfields; i++) {
-        strbuf_append_ident(&sql, fields[i].name);
-        strbuf_append_char(&sql, ' ');
-        strbuf_append(&sql, mdm_pg_sql_type(fields[i].type));
-        strbuf_append(&sql, ", ");
-    }
+    strbuf_append_column_defs(&sql, fields, nfields, mdm_pg_sql_type);
+    strbuf_append(&sql, ", ");
     /* The identity hands out blocks of ordinals (one nextval per append); rows that
      * SQL inserts get one block each, still in order. PostgreSQL names the sequence
      * and the index itself, so they never collide with a table's name. */
