@@ -95,12 +95,6 @@ static void note(reg *r, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ loading */
 
-static int open_reader(io_reader **out, const source_file *f, const mdm_config *cfg, bool *csv)
-{
-    *csv = f->format == IO_FORMAT_CSV || f->format == IO_FORMAT_TSV;
-    return io_reader_open(out, f->path, f->format, cfg);
-}
-
 static int copy_fields(loaded_table *t, const mdm_field *fields, size_t n)
 {
     t->fields = calloc(n ? n : 1, sizeof *t->fields);
@@ -166,26 +160,55 @@ static int project(mdm_batch *dst, const mdm_batch *src, const size_t *keep, siz
     return 0;
 }
 
-/* Reads one file into its table in the staging store, in one transaction (with
- * --dry-run: only through the statistics). */
-static int load_table(reg *r, size_t index)
+/* Statistics on the reader's parsing thread (io_reader_set_observer), over the kept
+ * columns, with a batch of its own for projecting them. */
+typedef struct stats_feed {
+    stats *st;
+    mdm_batch *projected;
+    const size_t *keep;
+    size_t nkeep;
+} stats_feed;
+
+static int feed_stats(const mdm_batch *batch, void *ctx)
+{
+    stats_feed *feed = ctx;
+    if (feed->projected) {
+        int rc = project(feed->projected, batch, feed->keep, feed->nkeep);
+        if (rc)
+            return rc;
+        batch = feed->projected;
+    }
+    return stats_add_batch(feed->st, batch);
+}
+
+static void loaded_table_reset(loaded_table *t)
+{
+    if (t->fields)
+        for (size_t i = 0; i < t->nfields; i++)
+            free((char *)t->fields[i].name);
+    free(t->fields);
+    t->fields = NULL;
+    t->nfields = 0;
+    t->rows = 0;
+}
+
+/* One read of a file into its table. IO_READER_RETYPE: the types inferred from the
+ * first records did not hold; the table is gone again and `t` is reset. */
+static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
 {
     const source_file *f = &r->found.files[index];
-    loaded_table *t = &r->tables[r->ntables];
-    memset(t, 0, sizeof *t);
-    if (!(t->kind = strdup(f->table)))
-        return mdm_error_set(MDM_ENOMEM, "out of memory");
-    r->ntables++;
-
     io_reader *reader = NULL;
-    bool csv = false;
+    bool csv = f->format == IO_FORMAT_CSV || f->format == IO_FORMAT_TSV;
     stats *st = NULL;
+    stats_feed feed = {0};
     mdm_conn *conn = NULL;
+    bool created = false;
     size_t *keep = NULL, nkeep = 0;
     mdm_batch *projected = NULL;
     bool write = !r->opt->dry_run;
     uint64_t start = mdm_now_ns(), last_report = start;
-    int rc = open_reader(&reader, f, r->cfg, &csv);
+    int rc = exact ? io_reader_open_exact(&reader, f->path, f->format, r->cfg)
+                   : io_reader_open(&reader, f->path, f->format, r->cfg);
     if (rc)
         goto cleanup;
     size_t n = 0;
@@ -200,12 +223,12 @@ static int load_table(reg *r, size_t index)
     for (size_t k = 0; k < nkeep; k++)
         kept[k] = fields[keep[k]];
     rc = copy_fields(t, kept, nkeep);
-    if (!rc && nkeep < n)
-        rc = mdm_batch_new(&projected, kept, nkeep, 0);
+    if (!rc && nkeep < n && !(rc = mdm_batch_new(&projected, kept, nkeep, 0)))
+        rc = mdm_batch_new(&feed.projected, kept, nkeep, 0);
     free(kept);
     if (rc)
         goto cleanup;
-    if (csv) {
+    if (csv && !exact) {
         const io_header *h = io_csv_reader_header(reader);
         for (size_t i = 0; i < h->nwarnings; i++)
             note(r, "%s: %s", f->path, h->warnings[i]);
@@ -215,10 +238,20 @@ static int load_table(reg *r, size_t index)
     }
     if ((rc = stats_new(&st, t->fields, t->nfields, false)))
         goto cleanup;
-    if (write && ((rc = mdm_store_checkout(staging_store(r->stage), &conn)) ||
-                  (rc = mdm_conn_table_create(conn, t->kind, t->fields, t->nfields)) ||
-                  (rc = mdm_conn_begin(conn))))
-        goto cleanup;
+    if (!r->opt->skip_analysis) {
+        feed.st = st;
+        feed.keep = keep;
+        feed.nkeep = nkeep;
+        io_reader_set_observer(reader, feed_stats, &feed);
+    }
+    if (write) {
+        if ((rc = mdm_store_checkout(staging_store(r->stage), &conn)) ||
+            (rc = mdm_conn_table_create(conn, t->kind, t->fields, t->nfields)))
+            goto cleanup;
+        created = true;
+        if ((rc = mdm_conn_begin(conn)))
+            goto cleanup;
+    }
     const mdm_batch *batch;
     while ((rc = io_reader_next(reader, &batch)) == 1) {
         if (projected) {
@@ -226,8 +259,7 @@ static int load_table(reg *r, size_t index)
                 goto cleanup;
             batch = projected;
         }
-        if ((write && (rc = mdm_conn_append(conn, t->kind, batch))) ||
-            (!r->opt->skip_analysis && (rc = stats_add_batch(st, batch))))
+        if (write && (rc = mdm_conn_append(conn, t->kind, batch)))
             goto cleanup;
         t->rows += mdm_batch_nrows(batch);
         uint64_t now = mdm_now_ns();
@@ -236,21 +268,49 @@ static int load_table(reg *r, size_t index)
             last_report = now;
         }
     }
-    if (rc < 0)
+    if (rc != 0)
         goto cleanup;
     if (write && (rc = mdm_conn_commit(conn)))
         goto cleanup;
     rc = stats_finish(st, &t->stats);
     report(r, t->kind, index, t->rows, reader, csv, start, true);
 cleanup:
-    if (rc && conn)
+    /* the parsing thread stops before the statistics it feeds are freed */
+    io_reader_close(reader);
+    if (rc && conn) {
         mdm_conn_rollback(conn);
+        if (rc == IO_READER_RETYPE && created) {
+            int drc = mdm_conn_table_drop(conn, t->kind);
+            if (drc)
+                rc = drc;
+        }
+    }
     if (conn)
         mdm_store_checkin(staging_store(r->stage), conn);
+    if (rc == IO_READER_RETYPE)
+        loaded_table_reset(t);
     mdm_batch_free(projected);
+    mdm_batch_free(feed.projected);
     free(keep);
     stats_free(st);
-    io_reader_close(reader);
+    return rc;
+}
+
+/* Reads one file into its table in the staging store, in one transaction (with
+ * --dry-run: only through the statistics). A CSV file is read once with types inferred
+ * from its first records, and again with types from every record when a later one did
+ * not fit them (the first load is dropped: nothing is committed before the end). */
+static int load_table(reg *r, size_t index)
+{
+    const source_file *f = &r->found.files[index];
+    loaded_table *t = &r->tables[r->ntables];
+    memset(t, 0, sizeof *t);
+    if (!(t->kind = strdup(f->table)))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    r->ntables++;
+    int rc = load_table_once(r, index, t, false);
+    if (rc == IO_READER_RETYPE)
+        rc = load_table_once(r, index, t, true);
     return rc;
 }
 

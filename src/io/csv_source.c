@@ -12,6 +12,11 @@
 /* Batches in flight: one with the consumer, one being filled, one ready. */
 #define NBATCHES 3
 
+/* The first pass reads this much of the file to infer the types (a few tens of
+ * milliseconds); the conversion checks the rest. */
+#define SAMPLE_ROWS 100000
+#define SAMPLE_BYTES ((uint64_t)16 << 20)
+
 typedef struct csv_source {
     io_reader base; /* first: io_reader_* calls cast between the two */
     char *path;
@@ -21,7 +26,14 @@ typedef struct csv_source {
     mdm_field *fields;
     size_t batch_rows;
     _Atomic uint64_t bytes_done; /* both passes */
+    uint64_t sample_bytes;       /* read by the first pass */
     uint64_t file_bytes;
+
+    /* When the plan came from a sample: the inferrer keeps watching the columns the
+     * sample left open (planned as text, but a later value could type them). */
+    bool sampled;
+    io_inferrer *inferrer;
+    size_t *open_cols, nopen;
 
     /* Hand-over between the parsing thread and the consumer, under `lock`. */
     pthread_t thread;
@@ -33,12 +45,22 @@ typedef struct csv_source {
     int ready[NBATCHES], nready;      /* filled batches, in order */
     int held;                         /* the consumer's batch, or -1 */
     bool done;                        /* the parser reached the end or an error */
+    bool retype;                      /* a record did not fit the sampled plan */
     bool stop;                        /* the consumer closes early */
     int error_code;                   /* the parser's error, carried across threads */
     char error_message[1024];
 } csv_source;
 
 static csv_source *from_reader(io_reader *r) { return (csv_source *)r; }
+
+/* At the end of a sampled read: did a column the sample left as text get a type? */
+static bool sampled_open_column_typed(const csv_source *s)
+{
+    for (size_t i = 0; i < s->nopen; i++)
+        if (io_inferrer_column_type(s->inferrer, s->open_cols[i]) != MDM_TYPE_TEXT)
+            return true;
+    return false;
+}
 
 static void *parse_main(void *arg)
 {
@@ -58,22 +80,43 @@ static void *parse_main(void *arg)
         mdm_batch *b = s->batches[slot];
         mdm_batch_clear(b);
         io_record rec;
-        bool end = false;
+        bool end = false, retype = false;
         while (mdm_batch_nrows(b) < s->batch_rows) {
             rc = csv_next(s->csv, &rec);
-            if (rc == 1)
-                rc = io_convert_record(b, s->plan, &rec, s->path);
-            else
+            if (rc != 1) {
                 end = true; /* the end of the file (0) or an error (< 0) */
-            if (rc != 0 || end)
                 break;
+            }
+            if (s->nopen && (rc = io_inferrer_observe_columns(s->inferrer, &rec, s->open_cols,
+                                                              s->nopen)))
+                break;
+            /* csv_next gives every record the header's field count, so a conversion
+             * error is a value that does not fit its column's type */
+            if ((rc = io_convert_record(b, s->plan, &rec, s->path))) {
+                retype = s->sampled && rc == MDM_EINVALID;
+                break;
+            }
         }
-        if (rc < 0)
+        if (rc == 0 && end)
+            retype = sampled_open_column_typed(s);
+        if (retype) {
+            MDM_DEBUG("%s: re-reading with types inferred from every row (%s)",
+                          s->path, rc ? mdm_error_last()->message : "an open column got a type");
+            rc = 0;
+        } else if (rc == 0 && mdm_batch_nrows(b) > 0 && s->base.observer) {
+            int orc = s->base.observer(b, s->base.observer_ctx);
+            if (orc)
+                rc = orc < 0 ? orc : MDM_ERROR;
+        }
+        if (rc < 0 || retype)
             end = true;
-        atomic_store(&s->bytes_done, s->file_bytes + csv_bytes_done(s->csv));
+        atomic_store(&s->bytes_done, s->sample_bytes + csv_bytes_done(s->csv));
 
         pthread_mutex_lock(&s->lock);
-        if (rc < 0) {
+        if (retype) {
+            s->retype = true;
+            s->free_list[s->nfree++] = slot;
+        } else if (rc < 0) {
             s->error_code = rc;
             snprintf(s->error_message, sizeof s->error_message, "%s", mdm_error_last()->message);
             s->free_list[s->nfree++] = slot; /* a half-converted batch is not delivered */
@@ -102,16 +145,24 @@ static int source_next(io_reader *r, const mdm_batch **out)
 {
     csv_source *s = from_reader(r);
     *out = NULL;
+    /* Started on the first call, so that the observer is in place. */
+    if (!s->thread_started) {
+        if (pthread_create(&s->thread, NULL, parse_main, s) != 0)
+            return mdm_error_set(MDM_ERROR, "%s: cannot start the parsing thread", s->path);
+        s->thread_started = true;
+    }
     pthread_mutex_lock(&s->lock);
     if (s->held >= 0) {
         s->free_list[s->nfree++] = s->held;
         s->held = -1;
         pthread_cond_broadcast(&s->changed);
     }
-    while (s->nready == 0 && !s->done)
+    while (s->nready == 0 && !s->done && !s->retype)
         pthread_cond_wait(&s->changed, &s->lock);
     int rc;
-    if (s->nready > 0) {
+    if (s->retype) {
+        rc = IO_READER_RETYPE;
+    } else if (s->nready > 0) {
         s->held = s->ready[0];
         memmove(s->ready, s->ready + 1, (size_t)(--s->nready) * sizeof s->ready[0]);
         *out = s->batches[s->held];
@@ -138,6 +189,8 @@ static void source_close(io_reader *r)
     for (int i = 0; i < NBATCHES; i++)
         mdm_batch_free(s->batches[i]);
     csv_close(s->csv);
+    io_inferrer_free(s->inferrer);
+    free(s->open_cols);
     io_header_free(&s->header);
     io_plan_free(s->plan);
     free(s->fields);
@@ -151,10 +204,11 @@ static const io_reader_ops csv_source_ops = {
     .schema = source_schema,
     .next = source_next,
     .close = source_close,
+    .calls_observer = true,
 };
 
-/* The first pass: every record through the inferrer. */
-static int infer_types(csv_source *s, const mdm_config *cfg)
+/* The first pass: the first records (every record when `exact`) through the inferrer. */
+static int infer_types(csv_source *s, const mdm_config *cfg, bool exact)
 {
     io_infer_options opts;
     if (cfg)
@@ -164,21 +218,41 @@ static int infer_types(csv_source *s, const mdm_config *cfg)
     io_inferrer *inf = NULL;
     int rc = io_inferrer_new(&inf, s->header.count, &opts, s->path);
     io_record rec;
+    uint64_t seen = 0;
     while (!rc && (rc = csv_next(s->csv, &rec)) == 1) {
         rc = io_inferrer_observe(inf, &rec);
-        if (!rc && (rec.line & 0x3FFF) == 0)
-            atomic_store(&s->bytes_done, csv_bytes_done(s->csv));
+        if (!rc && (++seen & 0x3FFF) == 0) {
+            uint64_t done = csv_bytes_done(s->csv);
+            atomic_store(&s->bytes_done, done);
+            if (!exact && (seen >= SAMPLE_ROWS || done >= SAMPLE_BYTES)) {
+                s->sampled = true;
+                break;
+            }
+        }
     }
+    if (rc > 0)
+        rc = 0;
     if (rc == 0)
         rc = io_inferrer_finish(&s->plan, inf, (const char *const *)s->header.names);
-    io_inferrer_free(inf);
+    s->sample_bytes = csv_bytes_done(s->csv);
     s->file_bytes = csv_bytes_total(s->csv);
-    atomic_store(&s->bytes_done, s->file_bytes);
+    atomic_store(&s->bytes_done, s->sample_bytes);
+    if (rc == 0 && s->sampled) {
+        s->open_cols = malloc((s->header.count ? s->header.count : 1) * sizeof *s->open_cols);
+        if (!s->open_cols)
+            rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+        for (size_t c = 0; rc == 0 && c < s->header.count; c++)
+            if (io_inferrer_column_open(inf, c))
+                s->open_cols[s->nopen++] = c;
+        s->inferrer = inf; /* keeps watching the open columns */
+        return rc;
+    }
+    io_inferrer_free(inf);
     return rc;
 }
 
 int io_csv_reader_open(io_reader **out, const char *path, io_format format,
-                       const mdm_config *cfg)
+                       const mdm_config *cfg, bool exact)
 {
     *out = NULL;
     csv_source *s = calloc(1, sizeof *s);
@@ -201,7 +275,7 @@ int io_csv_reader_open(io_reader **out, const char *path, io_format format,
                : io_header_default(&s->header, csv_ncolumns(s->csv));
     }
     if (!rc)
-        rc = infer_types(s, cfg);
+        rc = infer_types(s, cfg, exact);
     if (!rc)
         rc = io_plan_fields(&s->fields, s->plan);
     if (!rc)
@@ -209,12 +283,6 @@ int io_csv_reader_open(io_reader **out, const char *path, io_format format,
     for (int i = 0; !rc && i < NBATCHES; i++) {
         rc = mdm_batch_new(&s->batches[i], s->fields, s->plan->ncols, s->batch_rows);
         s->free_list[s->nfree++] = i;
-    }
-    if (!rc) {
-        if (pthread_create(&s->thread, NULL, parse_main, s) != 0)
-            rc = mdm_error_set(MDM_ERROR, "%s: cannot start the parsing thread", path);
-        else
-            s->thread_started = true;
     }
     if (rc) {
         source_close(&s->base);
@@ -224,7 +292,6 @@ int io_csv_reader_open(io_reader **out, const char *path, io_format format,
     return 0;
 }
 
-const io_plan *io_csv_reader_plan(io_reader *r) { return from_reader(r)->plan; }
 const csv_dialect *io_csv_reader_dialect(io_reader *r) { return csv_dialect_of(from_reader(r)->csv); }
 const io_header *io_csv_reader_header(io_reader *r) { return &from_reader(r)->header; }
 
@@ -232,5 +299,5 @@ void io_csv_reader_progress(io_reader *r, uint64_t *done, uint64_t *total)
 {
     csv_source *s = from_reader(r);
     *done = atomic_load(&s->bytes_done);
-    *total = 2 * s->file_bytes;
+    *total = s->sample_bytes + s->file_bytes;
 }

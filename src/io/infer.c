@@ -319,6 +319,22 @@ int io_inferrer_observe(io_inferrer *inf, const io_record *rec)
     return 0;
 }
 
+int io_inferrer_observe_columns(io_inferrer *inf, const io_record *rec, const size_t *cols,
+                                size_t ncols)
+{
+    for (size_t i = 0; i < ncols; i++) {
+        size_t c = cols[i];
+        if (c >= rec->nfields) {
+            inf->cols[c].empties++;
+            continue;
+        }
+        int rc = observe_field(inf, &inf->cols[c], &rec->fields[c]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the plan */
 
 static int popcount(unsigned v)
@@ -337,23 +353,39 @@ static io_date_format lowest_format(unsigned formats)
     return (io_date_format)f;
 }
 
+static mdm_type column_type(const col_state *col, io_date_format *format)
+{
+    *format = IO_DATE_ISO;
+    if (col->values == 0)
+        return MDM_TYPE_TEXT;
+    if (col->can & CAN_BOOL)
+        return MDM_TYPE_BOOL;
+    if (col->can & CAN_INT)
+        return MDM_TYPE_INT64;
+    if (col->can & CAN_FLOAT)
+        return MDM_TYPE_FLOAT64;
+    if ((col->can & CAN_DATETIME) && popcount(col->date_formats) == 1) {
+        *format = lowest_format(col->date_formats);
+        return col->has_time ? MDM_TYPE_TIMESTAMP : MDM_TYPE_DATE;
+    }
+    return MDM_TYPE_TEXT;
+}
+
+mdm_type io_inferrer_column_type(const io_inferrer *inf, size_t col)
+{
+    io_date_format format;
+    return column_type(&inf->cols[col], &format);
+}
+
+bool io_inferrer_column_open(const io_inferrer *inf, size_t col)
+{
+    return io_inferrer_column_type(inf, col) == MDM_TYPE_TEXT && inf->cols[col].can != 0;
+}
+
 static void plan_column(io_column_plan *p, const col_state *col, const io_infer_options *opts,
                         uint64_t limit)
 {
-    p->type = MDM_TYPE_TEXT;
-    p->date_format = IO_DATE_ISO;
-    if (col->values > 0) {
-        if (col->can & CAN_BOOL)
-            p->type = MDM_TYPE_BOOL;
-        else if (col->can & CAN_INT)
-            p->type = MDM_TYPE_INT64;
-        else if (col->can & CAN_FLOAT)
-            p->type = MDM_TYPE_FLOAT64;
-        else if ((col->can & CAN_DATETIME) && popcount(col->date_formats) == 1) {
-            p->type = col->has_time ? MDM_TYPE_TIMESTAMP : MDM_TYPE_DATE;
-            p->date_format = lowest_format(col->date_formats);
-        }
-    }
+    p->type = column_type(col, &p->date_format);
     bool text = p->type == MDM_TYPE_TEXT;
     p->markers_are_null = !text;
     p->null_count = col->empties + (text ? 0 : col->markers);

@@ -105,6 +105,15 @@ void io_inferrer_free(io_inferrer *inf);
 /* Observes one data record. More fields than columns is an MDM_EINVALID error naming
  * the line; fewer fields leave the rest NULL. */
 int io_inferrer_observe(io_inferrer *inf, const io_record *rec);
+/* For checking a plan made from the first records against the rest of a file:
+ * whether column `col` would be text in a plan made now although a later value could
+ * still give it a type (no value seen yet, or every date so far reads under two
+ * layouts), and observing only such columns of later records. */
+bool io_inferrer_column_open(const io_inferrer *inf, size_t col);
+int io_inferrer_observe_columns(io_inferrer *inf, const io_record *rec, const size_t *cols,
+                                size_t ncols);
+/* The type column `col` would have in a plan made now. */
+mdm_type io_inferrer_column_type(const io_inferrer *inf, size_t col);
 /* The plan for the records observed so far; names[i] (copied) names column i. */
 int io_inferrer_finish(io_plan **out, const io_inferrer *inf, const char *const *names);
 

@@ -52,17 +52,29 @@ const char *io_format_name(io_format format)
     return "?";
 }
 
-int io_reader_open(io_reader **out, const char *path, io_format format, const mdm_config *cfg)
+static int open_reader(io_reader **out, const char *path, io_format format,
+                       const mdm_config *cfg, bool exact)
 {
     *out = NULL;
     switch (format) {
     case IO_FORMAT_CSV:
     case IO_FORMAT_TSV:
-        return io_csv_reader_open(out, path, format, cfg);
+        return io_csv_reader_open(out, path, format, cfg, exact);
     case IO_FORMAT_PARQUET:
     case IO_FORMAT_JSON:
     case IO_FORMAT_EXCEL:
         return io_duckdb_reader_open(out, path, format, cfg);
     }
     return mdm_error_set(MDM_EINVALID, "%s: unknown input format %d", path, (int)format);
+}
+
+int io_reader_open(io_reader **out, const char *path, io_format format, const mdm_config *cfg)
+{
+    return open_reader(out, path, format, cfg, false);
+}
+
+int io_reader_open_exact(io_reader **out, const char *path, io_format format,
+                         const mdm_config *cfg)
+{
+    return open_reader(out, path, format, cfg, true);
 }

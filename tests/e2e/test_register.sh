@@ -45,6 +45,38 @@ with open(f"{d}/data_description.txt", "w") as f:
     f.write("a toy competition\n")
 PY
 
+# Types that only show after the first 100,000 rows (the sample types are inferred from):
+# a float in an integer column, a column empty until then, dates that read under two
+# layouts until a day past 12 settles it. And a ragged row past the sample.
+python3 - "$WORK" <<'PY'
+import sys
+d = sys.argv[1]
+with open(f"{d}/late.csv", "w") as f:
+    f.write("id,x,sparse,d,word\n")
+    for i in range(150000):
+        x = "1.5" if i == 140000 else str(i)
+        sparse = str(i * 7) if i >= 120000 else ""
+        day = "13/02/2020" if i == 149999 else "01/02/2020"
+        f.write(f"{i},{x},{sparse},{day},w{i % 5}\n")
+with open(f"{d}/ragged_late.csv", "w") as f:
+    f.write("a,b\n")
+    for i in range(130000):
+        f.write(f"{i},{i}\n" if i != 125000 else f"{i},{i},{i}\n")
+PY
+late_exact() { # export dir: every value of late.csv came back as written
+  python3 - "$1/late_data.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 150000, len(rows)
+for i, r in enumerate(rows):
+    assert int(r["id"]) == i, r
+    assert float(r["x"]) == (1.5 if i == 140000 else i), r
+    assert r["sparse"] == (str(i * 7) if i >= 120000 else ""), r
+    assert r["d"] == ("2020-02-13" if i == 149999 else "2020-02-01"), r
+    assert r["word"] == f"w{i % 5}", r
+PY
+}
+
 for backend in $backends; do
   export MDM_DATABASE_DEFAULT_BACKEND=$backend
   echo "== $backend" >&2
@@ -138,6 +170,18 @@ for backend in $backends; do
   check "$backend remove" nothing_left titanic
   run dataset info titanic
   check "$backend info after remove fails" status_is 1
+
+  # --- types settled after the sample
+  run dataset register late "$WORK/late.csv"
+  check "$backend late types register" status_is 0
+  run dataset info late --format json
+  check "$backend late types widen or settle" json "t={c['name']:c['type'] for c in d['metadata']['columns']['data']}; assert (t['x'],t['sparse'],t['d'])==('float64','int64','date'), t"
+  run dataset export late -o "$WORK/late-$backend" -f csv -c none
+  check "$backend late types: every value exact" late_exact "$WORK/late-$backend"
+  run dataset remove late --force
+  run dataset register ragged "$WORK/ragged_late.csv"
+  check "$backend ragged row past the sample fails" contains "$ERR" "line 125002"
+  check "$backend ragged row past the sample leaves nothing" nothing_left ragged
 
   # --- options and their errors
   run dataset register t1 "$KAGGLE/train.csv" --target nope

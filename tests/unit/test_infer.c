@@ -753,6 +753,44 @@ static void random_headers_and_integers(void **state)
     }
 }
 
+/* Columns a sample leaves as text for want of evidence stay open; observing only them
+ * later can settle them, as a whole pass would. */
+static void open_columns_after_a_sample(void **state)
+{
+    (void)state;
+    io_inferrer *inf = NULL;
+    assert_int_equal(io_inferrer_new(&inf, 4, NULL, "s.csv"), 0);
+    /* empty, markers only, ambiguous dates, words */
+    const char *sample[][4] = {{NULL, "NA", "01/02/2020", "a"}, {NULL, "NA", "03/04/2020", "b"}};
+    for (size_t i = 0; i < 2; i++) {
+        io_field f[4];
+        for (size_t c = 0; c < 4; c++)
+            f[c] = make_field(sample[i][c]);
+        io_record rec = {f, 4, i + 2};
+        assert_int_equal(io_inferrer_observe(inf, &rec), 0);
+    }
+    for (size_t c = 0; c < 3; c++) {
+        assert_int_equal(io_inferrer_column_type(inf, c), MDM_TYPE_TEXT);
+        assert_true(io_inferrer_column_open(inf, c));
+    }
+    assert_false(io_inferrer_column_open(inf, 3));
+
+    size_t cols[] = {0, 1, 2};
+    io_field later[4] = {make_field("5"), make_field("x"), make_field("13/04/2020"),
+                         make_field("c")};
+    io_record rec = {later, 4, 10};
+    assert_int_equal(io_inferrer_observe_columns(inf, &rec, cols, 3), 0);
+    assert_int_equal(io_inferrer_column_type(inf, 0), MDM_TYPE_INT64);
+    assert_int_equal(io_inferrer_column_type(inf, 1), MDM_TYPE_TEXT);
+    assert_false(io_inferrer_column_open(inf, 1));
+    assert_int_equal(io_inferrer_column_type(inf, 2), MDM_TYPE_DATE);
+    /* a short record: the absent fields are empty */
+    io_record shorter = {later, 1, 11};
+    assert_int_equal(io_inferrer_observe_columns(inf, &shorter, cols, 3), 0);
+    assert_int_equal(io_inferrer_column_type(inf, 0), MDM_TYPE_INT64);
+    io_inferrer_free(inf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -766,6 +804,7 @@ int main(void)
         cmocka_unit_test(semantic_types_and_statistics),
         cmocka_unit_test(uniqueness),
         cmocka_unit_test(ragged_records),
+        cmocka_unit_test(open_columns_after_a_sample),
         cmocka_unit_test(header_names),
         cmocka_unit_test(header_many_columns),
         cmocka_unit_test(random_headers_and_integers),
