@@ -374,6 +374,17 @@ void mdm_fields_free(mdm_field *fields, size_t nfields);
  * table's by position and type. Atomic: on error, none of the batch's rows remain. */
 int mdm_conn_append(mdm_conn *conn, const char *table, const mdm_batch *batch);
 
+/* Bulk loading of a table inside the caller's transaction, for filling a table nothing
+ * else uses (registration): the batches' rows go in as through mdm_conn_append, in
+ * order, but a backend may stream them as one operation and build its indexes at the
+ * end (PostgreSQL: one COPY, the row-order index rebuilt by mdm_conn_load_end). Until
+ * mdm_conn_load_end returns, the connection does nothing else. Not atomic per batch: a
+ * bad row may only be reported by mdm_conn_load_end, and any error from the three calls
+ * leaves the transaction to be rolled back. */
+int mdm_conn_load_begin(mdm_conn *conn, const char *table);
+int mdm_conn_load(mdm_conn *conn, const mdm_batch *batch);
+int mdm_conn_load_end(mdm_conn *conn);
+
 /* Receives result batches; return non-zero to stop (that value is returned by the
  * reading call). The batch is borrowed for the duration of the call. */
 typedef int (*mdm_batch_sink)(const mdm_batch *batch, void *ctx);

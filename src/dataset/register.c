@@ -249,7 +249,7 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
             (rc = mdm_conn_table_create(conn, t->kind, t->fields, t->nfields)))
             goto cleanup;
         created = true;
-        if ((rc = mdm_conn_begin(conn)))
+        if ((rc = mdm_conn_begin(conn)) || (rc = mdm_conn_load_begin(conn, t->kind)))
             goto cleanup;
     }
     const mdm_batch *batch;
@@ -259,7 +259,7 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
                 goto cleanup;
             batch = projected;
         }
-        if (write && (rc = mdm_conn_append(conn, t->kind, batch)))
+        if (write && (rc = mdm_conn_load(conn, batch)))
             goto cleanup;
         t->rows += mdm_batch_nrows(batch);
         uint64_t now = mdm_now_ns();
@@ -270,7 +270,7 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
     }
     if (rc != 0)
         goto cleanup;
-    if (write && (rc = mdm_conn_commit(conn)))
+    if (write && ((rc = mdm_conn_load_end(conn)) || (rc = mdm_conn_commit(conn))))
         goto cleanup;
     rc = stats_finish(st, &t->stats);
     report(r, t->kind, index, t->rows, reader, csv, start, true);

@@ -101,6 +101,9 @@ int mdm_conn_commit(mdm_conn *conn)
     NEED_SLOT(conn, commit);
     if (!conn->in_transaction)
         return mdm_error_set(MDM_EINVALID, "commit without an open transaction");
+    if (conn->load_table)
+        return mdm_error_set(MDM_EINVALID, "commit with the bulk load of '%s' still open",
+                             conn->load_table);
     int rc = track(conn, conn->backend->commit(conn->raw));
     /* A failed commit leaves the engine's transaction ended or aborted: either way the
      * reset on checkin cleans up, and the caller must not commit twice. */
@@ -110,9 +113,17 @@ int mdm_conn_commit(mdm_conn *conn)
     return rc;
 }
 
+/* A load ends with the transaction it ran in; the backend abandons its part. */
+static void forget_load(mdm_conn *conn)
+{
+    free(conn->load_table);
+    conn->load_table = NULL;
+}
+
 int mdm_conn_rollback(mdm_conn *conn)
 {
     NEED_SLOT(conn, rollback);
+    forget_load(conn);
     if (!conn->in_transaction)
         return 0;
     conn->in_transaction = false;
@@ -236,6 +247,46 @@ int mdm_conn_append(mdm_conn *conn, const char *table, const mdm_batch *batch)
     /* All of the batch or none: a busy failure left nothing behind and may be repeated. */
     RETRYING(conn, WRITES, rc, conn->backend->append(conn->raw, table, batch));
     return track(conn, rc);
+}
+
+int mdm_conn_load_begin(mdm_conn *conn, const char *table)
+{
+    NEED_SLOT(conn, append);
+    int rc = mdm_ident_check(table);
+    if (rc)
+        return rc;
+    if (!conn->in_transaction)
+        return mdm_error_set(MDM_EINVALID, "a bulk load of '%s' needs an open transaction", table);
+    if (conn->load_table)
+        return mdm_error_set(MDM_EINVALID, "a bulk load of '%s' is already open", conn->load_table);
+    if (conn->echo)
+        MDM_DEBUG("%s load: \"%s\"", conn->backend->name, table);
+    if (conn->backend->load_begin && (rc = track(conn, conn->backend->load_begin(conn->raw, table))))
+        return rc;
+    if (!(conn->load_table = strdup(table)))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    return 0;
+}
+
+int mdm_conn_load(mdm_conn *conn, const mdm_batch *batch)
+{
+    if (!conn->load_table)
+        return mdm_error_set(MDM_EINVALID, "no bulk load is open (mdm_conn_load_begin)");
+    if (mdm_batch_nrows(batch) == 0)
+        return 0;
+    if (!conn->backend->load_batch)
+        return track(conn, conn->backend->append(conn->raw, conn->load_table, batch));
+    return track(conn, conn->backend->load_batch(conn->raw, batch));
+}
+
+int mdm_conn_load_end(mdm_conn *conn)
+{
+    if (!conn->load_table)
+        return mdm_error_set(MDM_EINVALID, "no bulk load is open (mdm_conn_load_begin)");
+    int rc = conn->backend->load_end ? track(conn, conn->backend->load_end(conn->raw)) : 0;
+    free(conn->load_table);
+    conn->load_table = NULL;
+    return rc;
 }
 
 int mdm_conn_read(mdm_conn *conn, const mdm_read_request *req, mdm_batch_sink sink, void *ctx)

@@ -15,6 +15,7 @@ struct mdm_conn {
     bool failed;           /* an operation failed: validate before reuse */
     bool session_changed;  /* SQL may have changed session settings: reset before reuse */
     bool echo;             /* database.sqlalchemy.echo: log operations at DEBUG */
+    char *load_table;      /* the table of an open mdm_conn_load_begin, else NULL */
 
     /* Pool bookkeeping (pool.c), under the pool's lock unless noted. */
     uint64_t created_ns;

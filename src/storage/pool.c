@@ -190,6 +190,7 @@ static void conn_close(mdm_conn *c)
     if (c->raw)
         c->backend->close(c->raw);
     free(c->dataset);
+    free(c->load_table);
     free(c);
 }
 
@@ -430,6 +431,8 @@ int pool_reconnect(pool *p, mdm_conn *c)
     c->raw = NULL;
     free(c->dataset);
     c->dataset = NULL;
+    free(c->load_table);
+    c->load_table = NULL;
     c->in_transaction = false;
     int rc = connect_raw(p, &c->raw, mdm_now_ns() + ms_to_ns(p->opt.acquire_timeout_ms));
     if (rc) {
@@ -685,6 +688,8 @@ void pool_release(pool *p, mdm_conn *c)
     uint64_t now = mdm_now_ns();
     uint64_t used = now - c->checked_out_ns;
     bool broken = c->raw == NULL;
+    free(c->load_table); /* an open load ends with the transaction the reset rolls back */
+    c->load_table = NULL;
     if (!broken && (c->in_transaction || c->failed || c->session_changed)) {
         c->in_transaction = false;
         c->session_changed = false;

@@ -66,5 +66,7 @@ extern const struct CMUnitTest thread_tests[];
 extern const size_t thread_ntests;
 extern const struct CMUnitTest pooling_tests[];
 extern const size_t pooling_ntests;
+extern const struct CMUnitTest load_tests[];
+extern const size_t load_ntests;
 
 #endif

@@ -176,6 +176,7 @@ int main(int argc, char **argv)
     snprintf(group, sizeof group, "%s/" #g, fx.backend);                                   \
     failed += run_group(group, g##_tests, g##_ntests);
     GROUP(lifecycle)
+    GROUP(load)
     GROUP(roundtrip)
     GROUP(read)
     GROUP(safety)

@@ -68,6 +68,12 @@ typedef struct mdm_backend {
     /* Bulk path: all of the batch or none of it. Runs inside the caller's transaction
      * when one is open, else in its own. */
     int (*append)(mdm_backend_conn *conn, const char *table, const mdm_batch *batch);
+    /* Optional bulk load (mdm_conn_load_begin/load/load_end), always inside a
+     * transaction; the connection sees no other call in between, except rollback and
+     * reset, which must abandon the load. Without these slots mdm_conn_load appends. */
+    int (*load_begin)(mdm_backend_conn *conn, const char *table);
+    int (*load_batch)(mdm_backend_conn *conn, const mdm_batch *batch);
+    int (*load_end)(mdm_backend_conn *conn);
     int (*read)(mdm_backend_conn *conn, const mdm_read_request *req, mdm_batch_sink sink,
                 void *ctx);
     int (*execute)(mdm_backend_conn *conn, const char *sql, const mdm_value *params,

@@ -281,6 +281,7 @@ static void close_conn(mdm_backend_conn *c)
 {
     if (!c)
         return;
+    mdm_pg_load_free(c);
     PQfinish(c->pg);
     free(c->prefix);
     free(c->dataset);
@@ -388,6 +389,7 @@ static int reset(mdm_backend_conn *c)
 {
     if (PQstatus(c->pg) != CONNECTION_OK)
         return mdm_error_set(MDM_ECONNECT, "the PostgreSQL connection to %s is broken", c->where);
+    mdm_pg_load_free(c);
     if (PQtransactionStatus(c->pg) == PQTRANS_ACTIVE)
         drain(c);
     PGTransactionStatusType tx = PQtransactionStatus(c->pg);
@@ -469,7 +471,15 @@ static int commit(mdm_backend_conn *c)
     return rc;
 }
 
-static int rollback(mdm_backend_conn *c) { return mdm_pg_exec(c, "ROLLBACK", "could not roll back"); }
+static int rollback(mdm_backend_conn *c)
+{
+    if (c->load) {
+        mdm_pg_load_free(c);
+        if (PQtransactionStatus(c->pg) == PQTRANS_ACTIVE)
+            drain(c); /* the load's COPY */
+    }
+    return mdm_pg_exec(c, "ROLLBACK", "could not roll back");
+}
 
 /* ------------------------------------------------------------------ datasets */
 
@@ -786,6 +796,9 @@ const mdm_backend mdm_backend_postgres = {
     .table_list = table_list,
     .table_schema = table_schema,
     .append = mdm_pg_append,
+    .load_begin = mdm_pg_load_begin,
+    .load_batch = mdm_pg_load_batch,
+    .load_end = mdm_pg_load_end,
     .read = mdm_pg_read,
     .execute = mdm_pg_execute,
     .metadata_get = metadata_get,

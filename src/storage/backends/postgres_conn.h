@@ -40,6 +40,7 @@ struct mdm_backend_conn {
     char *where;   /* "host:port/db" for messages; never holds the password */
     int64_t lock_timeout_ms;
     unsigned cursor_seq; /* names cursors uniquely on this connection */
+    struct pg_load *load; /* an open bulk load (postgres_copy.c), else NULL */
 };
 
 /* Sets the thread's error from a failed result (or from the connection when `res` is
@@ -159,6 +160,11 @@ void mdm_pg_columns_free(pg_column *cols, size_t ncols);
 
 /* The bulk paths (postgres_copy.c, postgres_read.c). */
 int mdm_pg_append(mdm_backend_conn *c, const char *table, const mdm_batch *batch);
+int mdm_pg_load_begin(mdm_backend_conn *c, const char *table);
+int mdm_pg_load_batch(mdm_backend_conn *c, const mdm_batch *batch);
+int mdm_pg_load_end(mdm_backend_conn *c);
+/* Forgets an open load's state (its COPY is abandoned by the rollback or reset). */
+void mdm_pg_load_free(mdm_backend_conn *c);
 int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink sink, void *ctx);
 int mdm_pg_execute(mdm_backend_conn *c, const char *sql, const mdm_value *params, size_t nparams,
                    mdm_batch_sink sink, void *ctx, int64_t *changes);
