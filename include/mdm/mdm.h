@@ -136,6 +136,8 @@ int mdm_batch_new(mdm_batch **out, const mdm_field *fields, size_t nfields, size
 void mdm_batch_free(mdm_batch *batch);
 /* Empties the batch (rows = 0) and keeps its memory for the next fill. */
 void mdm_batch_clear(mdm_batch *batch);
+/* Bytes the batch holds for values, NULL flags and text, for memory budgets. */
+size_t mdm_batch_memory(const mdm_batch *batch);
 
 size_t mdm_batch_ncols(const mdm_batch *batch);
 size_t mdm_batch_nrows(const mdm_batch *batch);

@@ -239,6 +239,7 @@ static void close_conn(mdm_backend_conn *conn)
 {
     if (!conn)
         return;
+    mdm_duckdb_load_free(conn);
     if (conn->con)
         duckdb_disconnect(&conn->con);
     mdm_duckdb_db_release(conn->db);
@@ -288,6 +289,7 @@ static int ping(mdm_backend_conn *conn)
  * prepared statement. Connecting to an open in-process database is cheap. */
 static int reset(mdm_backend_conn *conn)
 {
+    mdm_duckdb_load_free(conn);
     if (conn->con)
         duckdb_disconnect(&conn->con);
     conn->in_transaction = false;
@@ -321,6 +323,7 @@ static int rollback(mdm_backend_conn *conn)
     int rc = need_connection(conn);
     if (rc)
         return rc;
+    mdm_duckdb_load_free(conn);
     conn->in_transaction = false;
     duckdb_result res;
     if (duckdb_query(conn->con, "ROLLBACK", &res) != DuckDBSuccess) {
@@ -626,6 +629,24 @@ static int append(mdm_backend_conn *conn, const char *table, const mdm_batch *ba
     return rc ? rc : mdm_duckdb_append(conn, table, batch);
 }
 
+static int load_begin(mdm_backend_conn *conn, const char *table)
+{
+    int rc = need_connection(conn);
+    return rc ? rc : mdm_duckdb_load_begin(conn, table);
+}
+
+static int load_batch(mdm_backend_conn *conn, const mdm_batch *batch)
+{
+    int rc = need_connection(conn);
+    return rc ? rc : mdm_duckdb_load_batch(conn, batch);
+}
+
+static int load_end(mdm_backend_conn *conn)
+{
+    int rc = need_connection(conn);
+    return rc ? rc : mdm_duckdb_load_end(conn);
+}
+
 static int read_rows(mdm_backend_conn *conn, const mdm_read_request *req, mdm_batch_sink sink,
                      void *ctx)
 {
@@ -661,6 +682,9 @@ const mdm_backend mdm_backend_duckdb = {
     .table_list = table_list,
     .table_schema = table_schema,
     .append = append,
+    .load_begin = load_begin,
+    .load_batch = load_batch,
+    .load_end = load_end,
     .read = read_rows,
     .execute = execute,
     .metadata_get = metadata_get,

@@ -272,13 +272,68 @@ static int appender_failure(mdm_backend_conn *conn, duckdb_appender app, const c
                                    : "");
 }
 
-int mdm_duckdb_append(mdm_backend_conn *conn, const char *table, const mdm_batch *batch)
+/* The appender for `table`, checked against the batch's columns, with the chunk types
+ * (caller destroys them and the appender). A table whose column types differ from the
+ * batch's storage types gets a casting appender. */
+static int open_appender(mdm_backend_conn *conn, const char *table, const mdm_batch *batch,
+                         duckdb_appender *app, duckdb_logical_type **types)
+{
+    size_t ncols = mdm_batch_ncols(batch);
+    bool exact = true;
+    *types = NULL;
+    if (duckdb_appender_create(conn->con, NULL, table, app) != DuckDBSuccess) {
+        const char *err = duckdb_appender_error(*app);
+        bool missing = err && (strstr(err, "could not be found") || strstr(err, "does not exist"));
+        int rc = mdm_duckdb_fail(missing ? MDM_ENOTFOUND : mdm_duckdb_classify(err, MDM_EBACKEND),
+                                 err, "cannot append to table '%s' in %s", table, conn->path);
+        duckdb_appender_destroy(app);
+        return rc;
+    }
+    int rc = check_columns(conn, table, *app, batch, &exact);
+    if (!rc && !(*types = calloc(ncols ? ncols : 1, sizeof **types)))
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+    for (size_t c = 0; !rc && c < ncols; c++)
+        (*types)[c] = duckdb_create_logical_type(storage_type(mdm_batch_field(batch, c)->type));
+    if (!rc && !exact) {
+        duckdb_appender_destroy(app); /* nothing appended yet: nothing flushed */
+        rc = create_cast_appender(conn, table, *types, ncols, app);
+    }
+    if (rc) {
+        if (*app)
+            duckdb_appender_destroy(app);
+        for (size_t c = 0; *types && c < ncols; c++)
+            duckdb_destroy_logical_type(&(*types)[c]);
+        free(*types);
+        *types = NULL;
+    }
+    return rc;
+}
+
+/* The batch's rows into the appender, one vector-sized chunk at a time. */
+static int append_chunks(mdm_backend_conn *conn, const char *table, duckdb_appender app,
+                         duckdb_data_chunk chunk, const mdm_batch *batch, bool own_transaction)
 {
     size_t ncols = mdm_batch_ncols(batch), nrows = mdm_batch_nrows(batch);
+    idx_t vector_rows = duckdb_vector_size();
+    for (size_t off = 0; off < nrows; off += vector_rows) {
+        size_t n = nrows - off < vector_rows ? nrows - off : vector_rows;
+        duckdb_data_chunk_reset(chunk);
+        for (size_t c = 0; c < ncols; c++)
+            fill_vector(duckdb_data_chunk_get_vector(chunk, c), batch, c, off, n);
+        duckdb_data_chunk_set_size(chunk, n);
+        if (duckdb_append_data_chunk(app, chunk) != DuckDBSuccess)
+            return appender_failure(conn, app, table, own_transaction);
+    }
+    return 0;
+}
+
+int mdm_duckdb_append(mdm_backend_conn *conn, const char *table, const mdm_batch *batch)
+{
+    size_t ncols = mdm_batch_ncols(batch);
     duckdb_logical_type *types = NULL;
     duckdb_appender app = NULL;
     duckdb_data_chunk chunk = NULL;
-    bool own_transaction = false, exact = true;
+    bool own_transaction = false;
     int rc = check_text(batch, table);
     if (rc)
         return rc;
@@ -290,42 +345,11 @@ int mdm_duckdb_append(mdm_backend_conn *conn, const char *table, const mdm_batch
             return rc;
         own_transaction = true;
     }
-
-    if (duckdb_appender_create(conn->con, NULL, table, &app) != DuckDBSuccess) {
-        const char *err = duckdb_appender_error(app);
-        bool missing = err && (strstr(err, "could not be found") || strstr(err, "does not exist"));
-        rc = mdm_duckdb_fail(missing ? MDM_ENOTFOUND : mdm_duckdb_classify(err, MDM_EBACKEND), err,
-                             "cannot append to table '%s' in %s", table, conn->path);
+    if ((rc = open_appender(conn, table, batch, &app, &types)))
         goto cleanup;
-    }
-    if ((rc = check_columns(conn, table, app, batch, &exact)))
-        goto cleanup;
-
-    types = calloc(ncols, sizeof *types);
-    if (!types) {
-        rc = mdm_error_set(MDM_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (size_t c = 0; c < ncols; c++)
-        types[c] = duckdb_create_logical_type(storage_type(mdm_batch_field(batch, c)->type));
-    if (!exact) {
-        duckdb_appender_destroy(&app); /* nothing appended yet: nothing flushed */
-        if ((rc = create_cast_appender(conn, table, types, ncols, &app)))
-            goto cleanup;
-    }
     chunk = duckdb_create_data_chunk(types, ncols);
-    idx_t vector_rows = duckdb_vector_size();
-    for (size_t off = 0; off < nrows; off += vector_rows) {
-        size_t n = nrows - off < vector_rows ? nrows - off : vector_rows;
-        duckdb_data_chunk_reset(chunk);
-        for (size_t c = 0; c < ncols; c++)
-            fill_vector(duckdb_data_chunk_get_vector(chunk, c), batch, c, off, n);
-        duckdb_data_chunk_set_size(chunk, n);
-        if (duckdb_append_data_chunk(app, chunk) != DuckDBSuccess) {
-            rc = appender_failure(conn, app, table, own_transaction);
-            goto cleanup;
-        }
-    }
+    if ((rc = append_chunks(conn, table, app, chunk, batch, own_transaction)))
+        goto cleanup;
     if (duckdb_appender_close(app) != DuckDBSuccess) {
         rc = appender_failure(conn, app, table, own_transaction);
         goto cleanup;
@@ -360,5 +384,98 @@ cleanup:
         mdm_duckdb_run(conn, "ROLLBACK", NULL);
         mdm_error_set(err.code, "%s", err.message);
     }
+    return rc;
+}
+
+/* ------------------------------------------------------------ bulk load
+ *
+ * One appender for the whole load, opened at the first batch (its columns are checked
+ * against that batch) and closed by load_end: DuckDB buffers and flushes in its own
+ * large steps instead of once per batch. */
+
+struct duckdb_load {
+    char *table;
+    duckdb_appender app;
+    duckdb_logical_type *types;
+    mdm_field *fields; /* the first batch's columns: every later batch must match */
+    size_t ncols;
+    duckdb_data_chunk chunk;
+};
+
+void mdm_duckdb_load_free(mdm_backend_conn *conn)
+{
+    duckdb_load *l = conn->load;
+    if (!l)
+        return;
+    if (l->app)
+        duckdb_appender_destroy(&l->app); /* flushes into the transaction being abandoned */
+    if (l->chunk)
+        duckdb_destroy_data_chunk(&l->chunk);
+    for (size_t c = 0; l->types && c < l->ncols; c++)
+        duckdb_destroy_logical_type(&l->types[c]);
+    free(l->types);
+    free(l->fields);
+    free(l->table);
+    free(l);
+    conn->load = NULL;
+}
+
+int mdm_duckdb_load_begin(mdm_backend_conn *conn, const char *table)
+{
+    mdm_duckdb_load_free(conn);
+    duckdb_load *l = calloc(1, sizeof *l);
+    if (!l || !(l->table = strdup(table))) {
+        free(l);
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    }
+    conn->load = l;
+    return 0;
+}
+
+static int load_first_batch(mdm_backend_conn *conn, duckdb_load *l, const mdm_batch *batch)
+{
+    int rc = open_appender(conn, l->table, batch, &l->app, &l->types);
+    if (rc)
+        return rc;
+    l->ncols = mdm_batch_ncols(batch);
+    if (!(l->fields = calloc(l->ncols ? l->ncols : 1, sizeof *l->fields)))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    for (size_t c = 0; c < l->ncols; c++)
+        l->fields[c].type = mdm_batch_field(batch, c)->type;
+    l->chunk = duckdb_create_data_chunk(l->types, l->ncols);
+    return 0;
+}
+
+int mdm_duckdb_load_batch(mdm_backend_conn *conn, const mdm_batch *batch)
+{
+    duckdb_load *l = conn->load;
+    if (!l)
+        return mdm_error_set(MDM_EINVALID, "no bulk load is open on this connection");
+    int rc = check_text(batch, l->table);
+    if (!rc && !l->app)
+        rc = load_first_batch(conn, l, batch);
+    else if (!rc && mdm_batch_ncols(batch) != l->ncols)
+        rc = mdm_error_set(MDM_EINVALID, "cannot load table '%s': the batch has %zu columns, the "
+                           "load's first batch %zu", l->table, mdm_batch_ncols(batch), l->ncols);
+    for (size_t c = 0; !rc && c < l->ncols; c++)
+        if (mdm_batch_field(batch, c)->type != l->fields[c].type)
+            rc = mdm_error_set(MDM_EINVALID, "cannot load table '%s': batch column %zu is %s, "
+                               "in the load's first batch %s", l->table, c + 1,
+                               mdm_type_name(mdm_batch_field(batch, c)->type),
+                               mdm_type_name(l->fields[c].type));
+    if (!rc)
+        rc = append_chunks(conn, l->table, l->app, l->chunk, batch, false);
+    return rc;
+}
+
+int mdm_duckdb_load_end(mdm_backend_conn *conn)
+{
+    duckdb_load *l = conn->load;
+    if (!l)
+        return mdm_error_set(MDM_EINVALID, "no bulk load is open on this connection");
+    int rc = 0;
+    if (l->app && duckdb_appender_close(l->app) != DuckDBSuccess)
+        rc = appender_failure(conn, l->app, l->table, false);
+    mdm_duckdb_load_free(conn);
     return rc;
 }

@@ -28,7 +28,9 @@ struct mdm_backend_conn {
     mdm_duckdb_db *db;
     char *path;             /* as the target gave it, for messages */
     bool in_transaction;    /* by the begin slot, or found after execute ran BEGIN/COMMIT */
+    struct duckdb_load *load; /* an open bulk load (duckdb_append.c), else NULL */
 };
+typedef struct duckdb_load duckdb_load;
 
 /* ------------------------------------------------------------ errors */
 
@@ -68,6 +70,11 @@ int mdm_duckdb_deliver(duckdb_result *result, size_t batch_rows, mdm_batch_sink 
 
 /* The backend's append, read and execute slots (connection already checked). */
 int mdm_duckdb_append(mdm_backend_conn *conn, const char *table, const mdm_batch *batch);
+int mdm_duckdb_load_begin(mdm_backend_conn *conn, const char *table);
+int mdm_duckdb_load_batch(mdm_backend_conn *conn, const mdm_batch *batch);
+int mdm_duckdb_load_end(mdm_backend_conn *conn);
+/* Abandons an open load (before a rollback, reset or close). */
+void mdm_duckdb_load_free(mdm_backend_conn *conn);
 int mdm_duckdb_read(mdm_backend_conn *conn, const mdm_read_request *req, mdm_batch_sink sink,
                     void *ctx);
 int mdm_duckdb_execute(mdm_backend_conn *conn, const char *sql, const mdm_value *params,
