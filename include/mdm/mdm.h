@@ -136,8 +136,6 @@ int mdm_batch_new(mdm_batch **out, const mdm_field *fields, size_t nfields, size
 void mdm_batch_free(mdm_batch *batch);
 /* Empties the batch (rows = 0) and keeps its memory for the next fill. */
 void mdm_batch_clear(mdm_batch *batch);
-/* Bytes the batch holds for values, NULL flags and text, for memory budgets. */
-size_t mdm_batch_memory(const mdm_batch *batch);
 
 size_t mdm_batch_ncols(const mdm_batch *batch);
 size_t mdm_batch_nrows(const mdm_batch *batch);
@@ -379,7 +377,8 @@ int mdm_conn_append(mdm_conn *conn, const char *table, const mdm_batch *batch);
 /* Bulk loading of a table inside the caller's transaction, for filling a table nothing
  * else uses (registration): the batches' rows go in as through mdm_conn_append, in
  * order, but a backend may stream them as one operation and build its indexes at the
- * end (PostgreSQL: one COPY, the row-order index rebuilt by mdm_conn_load_end). Until
+ * end (PostgreSQL: one COPY, the row-order index rebuilt by mdm_conn_load_end; DuckDB:
+ * one parallel INSERT reading the batches as an Arrow stream). Until
  * mdm_conn_load_end returns, the connection does nothing else. Not atomic per batch: a
  * bad row may only be reported by mdm_conn_load_end, and any error from the three calls
  * leaves the transaction to be rolled back. */

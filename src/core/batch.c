@@ -110,14 +110,6 @@ void mdm_batch_clear(mdm_batch *b)
         b->cols[c].arena_len = 0;
 }
 
-size_t mdm_batch_memory(const mdm_batch *b)
-{
-    size_t bytes = sizeof *b + b->ncols * sizeof *b->cols;
-    for (size_t c = 0; c < b->ncols; c++)
-        bytes += b->capacity * (value_size(b->cols[c].field.type) + 1) + b->cols[c].arena_cap;
-    return bytes;
-}
-
 size_t mdm_batch_ncols(const mdm_batch *b) { return b->ncols; }
 size_t mdm_batch_nrows(const mdm_batch *b) { return b->nrows; }
 

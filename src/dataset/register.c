@@ -238,11 +238,6 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
     }
     if ((rc = stats_new(&st, t->fields, t->nfields, false)))
         goto cleanup;
-    /* DuckDB's appender takes rows in bursts (it compresses a row group at a time):
-     * batches parsed ahead keep the parsing thread busy meanwhile. DuckDB has no
-     * memory target; SQLite and PostgreSQL take batches steadily. */
-    if (strcmp(r->backend, "duckdb") == 0)
-        io_reader_set_read_ahead(reader, (size_t)64 << 20);
     if (!r->opt->skip_analysis) {
         feed.st = st;
         feed.keep = keep;

@@ -9,11 +9,8 @@
 
 #include "io/convert.h"
 
-/* Batches in flight: one with the consumer, one being filled, one ready; more, up to
- * the reader's read-ahead in bytes (io_reader_set_read_ahead), for a consumer that
- * takes them in bursts. */
-#define MIN_BATCHES 3
-#define MAX_BATCHES 64
+/* Batches in flight: one with the consumer, one being filled, one ready. */
+#define NBATCHES 3
 
 /* The first pass reads this much of the file to infer the types (a few tens of
  * milliseconds); the conversion checks the rest. */
@@ -43,11 +40,9 @@ typedef struct csv_source {
     bool thread_started;
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    mdm_batch *batches[MAX_BATCHES];
-    int nbatches;                     /* allocated */
-    int max_batches;                  /* set from the read-ahead once a batch is filled */
-    int free_list[MAX_BATCHES], nfree; /* batches the parser may fill */
-    int ready[MAX_BATCHES], nready;   /* filled batches, in order */
+    mdm_batch *batches[NBATCHES];
+    int free_list[NBATCHES], nfree;   /* batches the parser may fill */
+    int ready[NBATCHES], nready;      /* filled batches, in order */
     int held;                         /* the consumer's batch, or -1 */
     bool done;                        /* the parser reached the end or an error */
     bool retype;                      /* a record did not fit the sampled plan */
@@ -73,29 +68,13 @@ static void *parse_main(void *arg)
     int rc = 0;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (s->nfree == 0 && !s->stop && s->nbatches >= s->max_batches)
+        while (s->nfree == 0 && !s->stop)
             pthread_cond_wait(&s->changed, &s->lock);
         if (s->stop) {
             pthread_mutex_unlock(&s->lock);
             return NULL;
         }
-        int slot;
-        if (s->nfree > 0) {
-            slot = s->free_list[--s->nfree];
-        } else {
-            slot = s->nbatches;
-            rc = mdm_batch_new(&s->batches[slot], s->fields, s->plan->ncols, s->batch_rows);
-            if (rc) {
-                s->error_code = rc;
-                snprintf(s->error_message, sizeof s->error_message, "%s",
-                         mdm_error_last()->message);
-                s->done = true;
-                pthread_cond_broadcast(&s->changed);
-                pthread_mutex_unlock(&s->lock);
-                return NULL;
-            }
-            s->nbatches++;
-        }
+        int slot = s->free_list[--s->nfree];
         pthread_mutex_unlock(&s->lock);
 
         mdm_batch *b = s->batches[slot];
@@ -143,11 +122,6 @@ static void *parse_main(void *arg)
             s->free_list[s->nfree++] = slot; /* a half-converted batch is not delivered */
         } else if (mdm_batch_nrows(b) > 0) {
             s->ready[s->nready++] = slot;
-            if (s->base.read_ahead && s->max_batches == MIN_BATCHES) {
-                size_t fit = s->base.read_ahead / (mdm_batch_memory(b) + 1);
-                s->max_batches = fit <= MIN_BATCHES ? MIN_BATCHES + 1
-                                 : fit > MAX_BATCHES ? MAX_BATCHES : (int)fit;
-            }
         } else {
             s->free_list[s->nfree++] = slot;
         }
@@ -212,7 +186,7 @@ static void source_close(io_reader *r)
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->thread, NULL);
     }
-    for (int i = 0; i < s->nbatches; i++)
+    for (int i = 0; i < NBATCHES; i++)
         mdm_batch_free(s->batches[i]);
     csv_close(s->csv);
     io_inferrer_free(s->inferrer);
@@ -306,13 +280,9 @@ int io_csv_reader_open(io_reader **out, const char *path, io_format format,
         rc = io_plan_fields(&s->fields, s->plan);
     if (!rc)
         rc = csv_rewind(s->csv);
-    s->max_batches = MIN_BATCHES;
-    for (int i = 0; !rc && i < MIN_BATCHES; i++) {
+    for (int i = 0; !rc && i < NBATCHES; i++) {
         rc = mdm_batch_new(&s->batches[i], s->fields, s->plan->ncols, s->batch_rows);
-        if (!rc) {
-            s->nbatches++;
-            s->free_list[s->nfree++] = i;
-        }
+        s->free_list[s->nfree++] = i;
     }
     if (rc) {
         source_close(&s->base);

@@ -54,7 +54,6 @@ struct io_reader {
     const io_reader_ops *ops;
     io_batch_observer observer;
     void *observer_ctx;
-    size_t read_ahead; /* bytes of batches a parsing thread may fill ahead (0: a few) */
 };
 
 /* The format of a file from its name (case-insensitive extension, a final .gz
@@ -85,14 +84,6 @@ static inline const mdm_field *io_reader_schema(io_reader *reader, size_t *nfiel
 {
     return reader->ops->schema(reader, nfields);
 }
-/* Lets a reader with a parsing thread fill up to about `bytes` of batches ahead of the
- * consumer (set before the first io_reader_next): for a consumer that takes batches
- * in bursts, at the cost of that much memory. */
-static inline void io_reader_set_read_ahead(io_reader *reader, size_t bytes)
-{
-    reader->read_ahead = bytes;
-}
-
 static inline int io_reader_next(io_reader *reader, const mdm_batch **batch)
 {
     int rc = reader->ops->next(reader, batch);

@@ -387,95 +387,19 @@ cleanup:
     return rc;
 }
 
-/* ------------------------------------------------------------ bulk load
- *
- * One appender for the whole load, opened at the first batch (its columns are checked
- * against that batch) and closed by load_end: DuckDB buffers and flushes in its own
- * large steps instead of once per batch. */
-
-struct duckdb_load {
-    char *table;
-    duckdb_appender app;
-    duckdb_logical_type *types;
-    mdm_field *fields; /* the first batch's columns: every later batch must match */
-    size_t ncols;
-    duckdb_data_chunk chunk;
-};
-
-void mdm_duckdb_load_free(mdm_backend_conn *conn)
+int mdm_duckdb_check_batch(mdm_backend_conn *conn, const char *table, const mdm_batch *batch,
+                           bool columns)
 {
-    duckdb_load *l = conn->load;
-    if (!l)
-        return;
-    if (l->app)
-        duckdb_appender_destroy(&l->app); /* flushes into the transaction being abandoned */
-    if (l->chunk)
-        duckdb_destroy_data_chunk(&l->chunk);
-    for (size_t c = 0; l->types && c < l->ncols; c++)
-        duckdb_destroy_logical_type(&l->types[c]);
-    free(l->types);
-    free(l->fields);
-    free(l->table);
-    free(l);
-    conn->load = NULL;
-}
-
-int mdm_duckdb_load_begin(mdm_backend_conn *conn, const char *table)
-{
-    mdm_duckdb_load_free(conn);
-    duckdb_load *l = calloc(1, sizeof *l);
-    if (!l || !(l->table = strdup(table))) {
-        free(l);
-        return mdm_error_set(MDM_ENOMEM, "out of memory");
-    }
-    conn->load = l;
-    return 0;
-}
-
-static int load_first_batch(mdm_backend_conn *conn, duckdb_load *l, const mdm_batch *batch)
-{
-    int rc = open_appender(conn, l->table, batch, &l->app, &l->types);
-    if (rc)
+    int rc = check_text(batch, table);
+    if (rc || !columns)
         return rc;
-    l->ncols = mdm_batch_ncols(batch);
-    if (!(l->fields = calloc(l->ncols ? l->ncols : 1, sizeof *l->fields)))
-        return mdm_error_set(MDM_ENOMEM, "out of memory");
-    for (size_t c = 0; c < l->ncols; c++)
-        l->fields[c].type = mdm_batch_field(batch, c)->type;
-    l->chunk = duckdb_create_data_chunk(l->types, l->ncols);
+    duckdb_appender app = NULL;
+    duckdb_logical_type *types = NULL;
+    if ((rc = open_appender(conn, table, batch, &app, &types)))
+        return rc;
+    duckdb_appender_destroy(&app); /* nothing appended: nothing flushed */
+    for (size_t c = 0; c < mdm_batch_ncols(batch); c++)
+        duckdb_destroy_logical_type(&types[c]);
+    free(types);
     return 0;
-}
-
-int mdm_duckdb_load_batch(mdm_backend_conn *conn, const mdm_batch *batch)
-{
-    duckdb_load *l = conn->load;
-    if (!l)
-        return mdm_error_set(MDM_EINVALID, "no bulk load is open on this connection");
-    int rc = check_text(batch, l->table);
-    if (!rc && !l->app)
-        rc = load_first_batch(conn, l, batch);
-    else if (!rc && mdm_batch_ncols(batch) != l->ncols)
-        rc = mdm_error_set(MDM_EINVALID, "cannot load table '%s': the batch has %zu columns, the "
-                           "load's first batch %zu", l->table, mdm_batch_ncols(batch), l->ncols);
-    for (size_t c = 0; !rc && c < l->ncols; c++)
-        if (mdm_batch_field(batch, c)->type != l->fields[c].type)
-            rc = mdm_error_set(MDM_EINVALID, "cannot load table '%s': batch column %zu is %s, "
-                               "in the load's first batch %s", l->table, c + 1,
-                               mdm_type_name(mdm_batch_field(batch, c)->type),
-                               mdm_type_name(l->fields[c].type));
-    if (!rc)
-        rc = append_chunks(conn, l->table, l->app, l->chunk, batch, false);
-    return rc;
-}
-
-int mdm_duckdb_load_end(mdm_backend_conn *conn)
-{
-    duckdb_load *l = conn->load;
-    if (!l)
-        return mdm_error_set(MDM_EINVALID, "no bulk load is open on this connection");
-    int rc = 0;
-    if (l->app && duckdb_appender_close(l->app) != DuckDBSuccess)
-        rc = appender_failure(conn, l->app, l->table, false);
-    mdm_duckdb_load_free(conn);
-    return rc;
 }

@@ -28,7 +28,7 @@ struct mdm_backend_conn {
     mdm_duckdb_db *db;
     char *path;             /* as the target gave it, for messages */
     bool in_transaction;    /* by the begin slot, or found after execute ran BEGIN/COMMIT */
-    struct duckdb_load *load; /* an open bulk load (duckdb_append.c), else NULL */
+    struct duckdb_load *load; /* an open bulk load (duckdb_load.c), else NULL */
 };
 typedef struct duckdb_load duckdb_load;
 
@@ -75,6 +75,10 @@ int mdm_duckdb_load_batch(mdm_backend_conn *conn, const mdm_batch *batch);
 int mdm_duckdb_load_end(mdm_backend_conn *conn);
 /* Abandons an open load (before a rollback, reset or close). */
 void mdm_duckdb_load_free(mdm_backend_conn *conn);
+/* What an append checks before DuckDB sees a row: every text value valid UTF-8 and,
+ * with `columns`, the batch's columns fitting the table's. */
+int mdm_duckdb_check_batch(mdm_backend_conn *conn, const char *table, const mdm_batch *batch,
+                           bool columns);
 int mdm_duckdb_read(mdm_backend_conn *conn, const mdm_read_request *req, mdm_batch_sink sink,
                     void *ctx);
 int mdm_duckdb_execute(mdm_backend_conn *conn, const char *sql, const mdm_value *params,
