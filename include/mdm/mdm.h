@@ -430,9 +430,10 @@ const char *const *mdm_backend_names(void);
  * without control characters. Spaces, quotes and unicode are allowed: every backend
  * quotes identifiers. */
 int mdm_ident_check(const char *name);
-/* Validates a dataset name and writes its normalized form (SPEC §4.1): letters (Unicode
- * allowed), digits and '_'; '-' becomes '_'; ASCII lower-cased; at most 100 characters.
- * No '/' or '.' can pass, so a name cannot escape the mdm home. */
+/* Validates a dataset name and writes its normalized form (SPEC §4.1), as the Python
+ * mdm does: letters and numbers as Python's str.isalnum() has them (any script), and
+ * '_'; '-' becomes '_'; lower-cased as str.lower(); at most 100 characters. No '/' or
+ * '.' can pass, so a name cannot escape the mdm home. */
 int mdm_dataset_name_normalize(char *out, size_t size, const char *name);
 
 #ifdef __cplusplus
