@@ -1,10 +1,11 @@
 /* Feeding batches to a DuckDB statement as an Arrow stream (duckdb_feed.h).
  *
- * Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html):
- * the structs below are the specification's, which DuckDB only declares. A batch
- * becomes a struct array owning copies of its values; DuckDB's threads take the arrays
- * one at a time from a bounded queue through the stream's get_next, and the statement
- * runs on a thread of the feed's own. */
+ * The batches' rows are gathered into Arrow record batches of DuckDB's row group size
+ * (arrow_build.h): DuckDB's INSERT and COPY keep order by batch index, and batches
+ * smaller than a row group are merged and compressed again afterwards (registering the
+ * 3M-row flights file: 0.80 s with full row groups, 1.0 s with 10,000-row arrays).
+ * DuckDB's threads take the arrays one at a time from a bounded queue through the
+ * stream's get_next; the statement runs on a thread of the feed's own. */
 #include "storage/duckdb_feed.h"
 
 #include <pthread.h>
@@ -13,44 +14,11 @@
 #include <string.h>
 
 #include "core/strbuf.h"
+#include "storage/arrow_build.h"
 
-struct ArrowSchema {
-    const char *format;
-    const char *name;
-    const char *metadata;
-    int64_t flags;
-    int64_t n_children;
-    struct ArrowSchema **children;
-    struct ArrowSchema *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-
-struct ArrowArray {
-    int64_t length;
-    int64_t null_count;
-    int64_t offset;
-    int64_t n_buffers;
-    int64_t n_children;
-    const void **buffers;
-    struct ArrowArray **children;
-    struct ArrowArray *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-
-struct ArrowArrayStream {
-    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
-    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
-    const char *(*get_last_error)(struct ArrowArrayStream *);
-    void (*release)(struct ArrowArrayStream *);
-    void *private_data;
-};
-
-#define ARROW_FLAG_NULLABLE 2
-
-
-#define QUEUE_ARRAYS 8 /* batches converted ahead of DuckDB */
+#define QUEUE_ARRAYS 4            /* arrays built ahead of DuckDB */
+#define ROWS_PER_ARRAY 122880     /* DuckDB's row group size */
+#define BYTES_PER_ARRAY (32 << 20) /* fewer rows when they are wide */
 
 struct mdm_duckdb_feed {
     duckdb_connection con;
@@ -58,6 +26,7 @@ struct mdm_duckdb_feed {
     char *what;        /* names the work in messages */
     mdm_field *fields; /* the stream's schema (names owned) */
     size_t ncols;
+    arrow_builder *builder;
     char view[64];
     struct ArrowArrayStream stream;
 
@@ -74,207 +43,12 @@ struct mdm_duckdb_feed {
     char message[1024];
 };
 
-/* ------------------------------------------------------------------ arrays */
-
-/* A column: its buffers (validity, values, text bytes) freed by its release. */
-typedef struct column_buffers {
-    const void *buffers[3];
-    void *owned[3];
-} column_buffers;
-
-static void release_column(struct ArrowArray *a)
-{
-    column_buffers *b = a->private_data;
-    if (b)
-        for (int i = 0; i < 3; i++)
-            free(b->owned[i]);
-    free(b);
-    a->release = NULL;
-}
-
-/* A record batch: a struct array whose children are the columns. */
-typedef struct batch_buffers {
-    const void *validity[1];
-    struct ArrowArray *children;
-    struct ArrowArray **child_ptrs;
-    size_t ncols;
-} batch_buffers;
-
-static void release_batch(struct ArrowArray *a)
-{
-    batch_buffers *b = a->private_data;
-    if (b) {
-        for (size_t c = 0; c < b->ncols; c++)
-            if (b->children[c].release)
-                b->children[c].release(&b->children[c]);
-        free(b->children);
-        free(b->child_ptrs);
-    }
-    free(b);
-    a->release = NULL;
-}
-
-/* Arrow's validity bitmap (bit set: a value) of a column with NULLs; NULL without. */
-static int validity_of(uint8_t **out, int64_t *null_count, const uint8_t *nulls, size_t n)
-{
-    *out = NULL;
-    *null_count = 0;
-    for (size_t i = 0; i < n; i++)
-        *null_count += nulls[i];
-    if (*null_count == 0)
-        return 0;
-    uint8_t *bits = calloc((n + 7) / 8, 1);
-    if (!bits)
-        return MDM_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (!nulls[i])
-            bits[i / 8] |= (uint8_t)(1u << (i % 8));
-    *out = bits;
-    return 0;
-}
-
-static int fill_column(struct ArrowArray *a, const mdm_batch *batch, size_t col)
-{
-    size_t n = mdm_batch_nrows(batch);
-    column_buffers *b = calloc(1, sizeof *b);
-    if (!b)
-        return MDM_ENOMEM;
-    *a = (struct ArrowArray){.length = (int64_t)n, .n_buffers = 2, .buffers = b->buffers,
-                             .release = release_column, .private_data = b};
-    const uint8_t *nulls = mdm_batch_nulls(batch, col);
-    uint8_t *validity = NULL;
-    if (validity_of(&validity, &a->null_count, nulls, n))
-        return MDM_ENOMEM;
-    b->owned[0] = validity;
-    b->buffers[0] = validity;
-    mdm_type type = mdm_batch_field(batch, col)->type;
-    const void *data = mdm_batch_data(batch, col);
-    size_t width = type == MDM_TYPE_DATE ? 4 : 8;
-    switch (type) {
-    case MDM_TYPE_INT64:
-    case MDM_TYPE_FLOAT64:
-    case MDM_TYPE_DATE:
-    case MDM_TYPE_TIMESTAMP:
-        /* mdm's layouts are Arrow's: int64, double, days and microseconds since 1970 */
-        if (!(b->owned[1] = malloc(n * width + 1)))
-            return MDM_ENOMEM;
-        memcpy(b->owned[1], data, n * width);
-        break;
-    case MDM_TYPE_BOOL: {
-        uint8_t *bits = calloc((n + 7) / 8 + 1, 1);
-        if (!(b->owned[1] = bits))
-            return MDM_ENOMEM;
-        for (size_t i = 0; i < n; i++)
-            if (((const uint8_t *)data)[i])
-                bits[i / 8] |= (uint8_t)(1u << (i % 8));
-        break;
-    }
-    case MDM_TYPE_TEXT: {
-        int64_t *offsets = malloc((n + 1) * sizeof *offsets);
-        if (!(b->owned[1] = offsets))
-            return MDM_ENOMEM;
-        size_t total = 0, len;
-        for (size_t i = 0; i < n; i++)
-            if (!nulls[i]) {
-                mdm_batch_text(batch, col, i, &len);
-                total += len;
-            }
-        char *chars = malloc(total + 1);
-        if (!(b->owned[2] = chars))
-            return MDM_ENOMEM;
-        size_t at = 0;
-        for (size_t i = 0; i < n; i++) {
-            offsets[i] = (int64_t)at;
-            if (nulls[i])
-                continue;
-            const char *s = mdm_batch_text(batch, col, i, &len);
-            memcpy(chars + at, s, len);
-            at += len;
-        }
-        offsets[n] = (int64_t)at;
-        a->n_buffers = 3;
-        b->buffers[2] = chars;
-        break;
-    }
-    }
-    b->buffers[1] = b->owned[1];
-    return 0;
-}
-
-/* The batch as an Arrow record batch that owns copies of its values. */
-static int batch_to_arrow(struct ArrowArray *out, const mdm_batch *batch)
-{
-    size_t ncols = mdm_batch_ncols(batch);
-    batch_buffers *b = calloc(1, sizeof *b);
-    if (!b)
-        return mdm_error_set(MDM_ENOMEM, "out of memory converting a batch for DuckDB");
-    *out = (struct ArrowArray){.length = (int64_t)mdm_batch_nrows(batch), .n_buffers = 1,
-                               .buffers = b->validity, .n_children = (int64_t)ncols,
-                               .release = release_batch, .private_data = b};
-    b->children = calloc(ncols ? ncols : 1, sizeof *b->children);
-    b->child_ptrs = calloc(ncols ? ncols : 1, sizeof *b->child_ptrs);
-    int rc = b->children && b->child_ptrs ? 0 : MDM_ENOMEM;
-    if (!rc) {
-        b->ncols = ncols;
-        out->children = b->child_ptrs;
-    }
-    for (size_t c = 0; !rc && c < ncols; c++) {
-        b->child_ptrs[c] = &b->children[c];
-        rc = fill_column(&b->children[c], batch, c);
-    }
-    if (rc) {
-        release_batch(out);
-        return mdm_error_set(MDM_ENOMEM, "out of memory converting a batch for DuckDB");
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------------ the stream */
-
-static const char *arrow_format(mdm_type type)
-{
-    switch (type) {
-    case MDM_TYPE_INT64: return "l";
-    case MDM_TYPE_FLOAT64: return "g";
-    case MDM_TYPE_BOOL: return "b";
-    case MDM_TYPE_DATE: return "tdD";
-    case MDM_TYPE_TIMESTAMP: return "tsu:";
-    case MDM_TYPE_TEXT: return "U"; /* 64-bit offsets: no limit on a batch's text */
-    }
-    return "n";
-}
-
-static void release_schema(struct ArrowSchema *s)
-{
-    for (int64_t i = 0; i < s->n_children; i++)
-        free(s->children[i]);
-    free(s->children);
-    s->release = NULL;
-}
-
-static void release_child_schema(struct ArrowSchema *s) { s->release = NULL; }
 
 static int stream_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out)
 {
     mdm_duckdb_feed *f = stream->private_data;
-    *out = (struct ArrowSchema){.format = "+s", .name = "", .n_children = (int64_t)f->ncols,
-                                .release = release_schema};
-    out->children = calloc(f->ncols ? f->ncols : 1, sizeof *out->children);
-    if (!out->children)
-        return 12; /* ENOMEM */
-    for (size_t c = 0; c < f->ncols; c++) {
-        struct ArrowSchema *child = calloc(1, sizeof *child);
-        if (!child) {
-            out->n_children = (int64_t)c;
-            release_schema(out);
-            return 12;
-        }
-        *child = (struct ArrowSchema){.format = arrow_format(f->fields[c].type),
-                                      .name = f->fields[c].name, .flags = ARROW_FLAG_NULLABLE,
-                                      .release = release_child_schema};
-        out->children[c] = child;
-    }
-    return 0;
+    return arrow_schema_of(out, f->fields, f->ncols) ? 12 /* ENOMEM */ : 0;
 }
 
 /* Called by DuckDB's threads, one at a time: the next array, waiting for the pusher. */
@@ -360,6 +134,7 @@ static void feed_free(mdm_duckdb_feed *f)
     for (size_t c = 0; f->fields && c < f->ncols; c++)
         free((char *)f->fields[c].name);
     free(f->fields);
+    arrow_builder_free(f->builder);
     free(f->sql);
     free(f->what);
     pthread_mutex_destroy(&f->lock);
@@ -384,6 +159,8 @@ int mdm_duckdb_feed_start(mdm_duckdb_feed **out, duckdb_connection con, const md
     f->what = strdup(what ? what : "DuckDB");
     if (!f->fields || !f->what)
         rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+    if (!rc)
+        rc = arrow_builder_new(&f->builder, fields, nfields, ROWS_PER_ARRAY, BYTES_PER_ARRAY);
     for (size_t c = 0; !rc && c < nfields; c++) {
         f->fields[c].type = fields[c].type;
         if (!(f->fields[c].name = strdup(fields[c].name)))
@@ -415,12 +192,11 @@ int mdm_duckdb_feed_start(mdm_duckdb_feed **out, duckdb_connection con, const md
     return 0;
 }
 
-int mdm_duckdb_feed_push(mdm_duckdb_feed *f, const mdm_batch *batch)
+/* The array under way into the queue, waiting while the queue is full. */
+static int enqueue(mdm_duckdb_feed *f)
 {
-    if (mdm_batch_nrows(batch) == 0)
-        return 0;
     struct ArrowArray array;
-    int rc = batch_to_arrow(&array, batch);
+    int rc = arrow_builder_finish(f->builder, &array);
     if (rc)
         return rc;
     pthread_mutex_lock(&f->lock);
@@ -440,6 +216,21 @@ int mdm_duckdb_feed_push(mdm_duckdb_feed *f, const mdm_batch *batch)
     return 0;
 }
 
+int mdm_duckdb_feed_push(mdm_duckdb_feed *f, const mdm_batch *batch)
+{
+    size_t n = mdm_batch_nrows(batch);
+    for (size_t from = 0; from < n;) {
+        size_t taken;
+        int rc = arrow_builder_append(f->builder, batch, from, n - from, &taken);
+        if (!rc && arrow_builder_full(f->builder))
+            rc = enqueue(f);
+        if (rc)
+            return rc;
+        from += taken;
+    }
+    return 0;
+}
+
 /* Ends the stream (or fails it) and waits for the statement. */
 static void stop(mdm_duckdb_feed *f, bool abandon)
 {
@@ -455,8 +246,13 @@ static void stop(mdm_duckdb_feed *f, bool abandon)
 
 int mdm_duckdb_feed_finish(mdm_duckdb_feed *f)
 {
-    stop(f, false);
-    int rc = outcome(f);
+    int rc = arrow_builder_rows(f->builder) ? enqueue(f) : 0;
+    if (rc) {
+        stop(f, true);
+    } else {
+        stop(f, false);
+        rc = outcome(f);
+    }
     feed_free(f);
     return rc;
 }

@@ -1,0 +1,78 @@
+/* mdm batches as Arrow record batches (the C data interface,
+ * https://arrow.apache.org/docs/format/CDataInterface.html, whose structs are declared
+ * here: DuckDB only forward-declares them).
+ *
+ * A builder gathers the rows of consecutive batches into one record batch of up to
+ * `rows_per_array` rows (copies: the batches can go), so that a consumer such as
+ * DuckDB gets arrays of the size it stores in one piece:
+ *
+ *   arrow_builder *b;  arrow_builder_new(&b, fields, n, 122880, 32 << 20);
+ *   arrow_builder_append(b, batch, from, count, &taken);   appends up to the array's end
+ *   if (arrow_builder_full(b)) arrow_builder_finish(b, &array);   the array is the caller's
+ *
+ * Types: int64 "l", float64 "g", bool "b" (bits), date "tdD", timestamp "tsu:" (mdm's
+ * values are Arrow's: days and microseconds since 1970), text "U" (64-bit offsets). A
+ * column gets a validity bitmap only when it has a NULL. */
+#ifndef MDM_STORAGE_ARROW_BUILD_H
+#define MDM_STORAGE_ARROW_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mdm/mdm.h"
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+/* The struct schema of `fields` (names borrowed: they must outlive the schema). */
+int arrow_schema_of(struct ArrowSchema *out, const mdm_field *fields, size_t nfields);
+
+typedef struct arrow_builder arrow_builder;
+
+/* Arrays of at most `rows_per_array` rows, fewer when a row is wide: about
+ * `bytes_per_array` of values at most (a row at least). */
+int arrow_builder_new(arrow_builder **out, const mdm_field *fields, size_t nfields,
+                      size_t rows_per_array, size_t bytes_per_array);
+void arrow_builder_free(arrow_builder *builder);
+/* Appends rows [from, from + count) of `batch` (columns of the builder's types), as
+ * many as fit in the array under way; *taken says how many. */
+int arrow_builder_append(arrow_builder *builder, const mdm_batch *batch, size_t from,
+                         size_t count, size_t *taken);
+size_t arrow_builder_rows(const arrow_builder *builder);
+bool arrow_builder_full(const arrow_builder *builder);
+/* The rows gathered so far as a record batch (released by the caller); the builder
+ * starts a new one. */
+int arrow_builder_finish(arrow_builder *builder, struct ArrowArray *out);
+
+#endif
