@@ -81,6 +81,11 @@ int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const c
         rc = io_compression_parse(&requested, opt->compression
                                                   ? opt->compression
                                                   : mdm_config_str(cfg, "export.compression"));
+    /* zip is the configured default for every format: a Parquet export that did not ask
+     * for it gets Parquet's own default quietly; `-c zip` still hears why not. */
+    if (!rc && !opt->compression && wo.format == IO_EXPORT_PARQUET &&
+        requested == IO_COMPRESSION_ZIP)
+        requested = IO_COMPRESSION_SNAPPY;
     if (!rc)
         rc = io_export_resolve_compression(&wo.compression, wo.format, requested);
     if (!rc)

@@ -154,6 +154,9 @@ for backend in $backends; do
   check "$backend export keeps quoted commas" grep -q '"Doe, J 7"' "$WORK/ex-$backend/titanic_train.csv"
   run dataset export titanic -o "$WORK/ex-$backend" -f parquet --table test
   check "$backend export parquet one table" [ -s "$WORK/ex-$backend/titanic_test.parquet" ]
+  check "$backend export parquet: the zip default is not a warning" bash -c "! grep -q zip <<<'$ERR'"
+  run dataset export titanic -o "$WORK/ex-$backend-z" -f parquet -c zip --table test
+  check "$backend export parquet -c zip says snappy instead" contains "$ERR" "zip compression does not apply to Parquet files; using snappy"
   run dataset export titanic -o "$WORK/ex-$backend" -f json -c gzip --table train
   check "$backend export json.gz" bash -c "gunzip -c '$WORK/ex-$backend/titanic_train.json.gz' | python3 -c 'import json,sys; assert len(json.load(sys.stdin))==200'"
   run dataset export titanic -o "$WORK/ex-$backend" --metadata-only
