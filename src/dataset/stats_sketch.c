@@ -330,12 +330,46 @@ static int topk_set_payload(sketch_topk *topk, sketch_topk_item *item, const voi
     return 0;
 }
 
+/* The stream-summary order over the counts so far, for the first eviction. */
+typedef struct count_index {
+    uint64_t count;
+    uint32_t item;
+} count_index;
+
+static int cmp_count_index(const void *a, const void *b)
+{
+    const count_index *x = a, *y = b;
+    return x->count < y->count ? -1 : x->count > y->count;
+}
+
+static int topk_order(sketch_topk *topk)
+{
+    count_index *order = malloc((topk->used ? topk->used : 1) * sizeof *order);
+    if (!order)
+        return mdm_error_set(MDM_ENOMEM, "out of memory ordering top-k counters");
+    for (size_t i = 0; i < topk->used; i++)
+        order[i] = (count_index){topk->items[i].count, (uint32_t)i};
+    qsort(order, topk->used, sizeof *order, cmp_count_index);
+    uint32_t last = NIL;
+    for (size_t i = 0; i < topk->used; i++) {
+        if (last == NIL || topk->buckets[last].count != order[i].count)
+            last = bucket_insert(topk, last, order[i].count);
+        item_attach(topk, order[i].item, last);
+    }
+    free(order);
+    topk->ordered = true;
+    return 0;
+}
+
 int sketch_topk_add(sketch_topk *topk, uint64_t key, const void *value, size_t len)
 {
     size_t slot = topk_find_slot(topk, key);
     uint32_t e = topk->index[slot];
     if (e) {
-        item_increment(topk, e - 1);
+        if (topk->ordered)
+            item_increment(topk, e - 1);
+        else
+            topk->items[e - 1].count++;
         return 0;
     }
     if (topk->used < topk->capacity) {
@@ -346,12 +380,21 @@ int sketch_topk_add(sketch_topk *topk, uint64_t key, const void *value, size_t l
             return rc;
         item->key = key;
         item->error = 0;
-        uint32_t head = topk->min_bucket;
-        uint32_t b = head != NIL && topk->buckets[head].count == 1 ? head : bucket_insert(topk, NIL, 1);
-        item_attach(topk, idx, b);
+        item->count = 1;
+        if (topk->ordered) {
+            uint32_t head = topk->min_bucket;
+            uint32_t b = head != NIL && topk->buckets[head].count == 1 ? head
+                                                                        : bucket_insert(topk, NIL, 1);
+            item_attach(topk, idx, b);
+        }
         topk->used++;
         topk->index[slot] = idx + 1;
         return 0;
+    }
+    if (!topk->ordered) {
+        int rc = topk_order(topk);
+        if (rc)
+            return rc;
     }
     /* Evict a counter with the smallest count: the newcomer may have occurred up to that
      * many times before (its possible overcount). */

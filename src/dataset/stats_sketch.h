@@ -73,7 +73,9 @@ double sketch_hll_estimate(const sketch_hll *hll);
 /* Space-saving (Metwally et al.): `capacity` counters; a new key takes the counter with
  * the smallest count and inherits it as its possible overcount (`error`). Exact as long
  * as no counter was ever evicted, i.e. while distinct keys <= capacity. Each counter
- * keeps a copy of the value's bytes (at most `max_payload` of them) for reporting. */
+ * keeps a copy of the value's bytes (at most `max_payload` of them) for reporting.
+ * Until the first eviction the counters are plain counts; the stream-summary order
+ * that finds the smallest one is built then, once (most columns never need it). */
 typedef struct sketch_topk_item {
     uint64_t key;
     uint64_t count;
@@ -103,6 +105,7 @@ typedef struct sketch_topk {
     size_t index_mask;
     size_t capacity, used;
     size_t max_payload;
+    bool ordered;                /* items are in buckets (from the first eviction on) */
     bool evicted;
 } sketch_topk;
 
