@@ -156,7 +156,42 @@ static void failed_load_leaves_table_as_it_was(void **state)
     fixture_checkin(c);
 }
 
+/* The engine refuses a row half way (a NOT NULL column of a table made by SQL): the
+ * load reports it, nothing hangs, and the rollback leaves the table empty. */
+static void engine_refusal_ends_the_load(void **state)
+{
+    (void)state;
+    mdm_conn *c = fixture_checkout();
+    CHECK(mdm_conn_execute(c, "CREATE TABLE t (id BIGINT NOT NULL, name TEXT)", NULL, 0, NULL,
+                           NULL, NULL));
+    static const mdm_field nullable[] = {{"id", MDM_TYPE_INT64}, {"name", MDM_TYPE_TEXT}};
+    CHECK(mdm_conn_begin(c));
+    CHECK(mdm_conn_load_begin(c, "t"));
+    int rc = 0;
+    for (int k = 0; k < 40 && rc == 0; k++) {
+        mdm_batch *b = NULL;
+        CHECK(mdm_batch_new(&b, nullable, 2, 5000));
+        for (int i = 0; i < 5000; i++) {
+            size_t r;
+            CHECK(mdm_batch_add_row(b, &r));
+            if (!(k == 20 && i == 17)) /* one NULL id in the middle of the load */
+                mdm_batch_set_int64(b, 0, r, k * 5000 + i);
+            CHECK(mdm_batch_set_text(b, 1, r, "x", 1));
+        }
+        rc = mdm_conn_load(c, b);
+        mdm_batch_free(b);
+    }
+    if (rc == 0)
+        rc = mdm_conn_load_end(c);
+    assert_int_not_equal(rc, 0);
+    CHECK(mdm_conn_rollback(c));
+    assert_int_equal(count_rows(c, "t"), 0);
+    fixture_checkin(c);
+}
+
 const struct CMUnitTest load_tests[] = {
+    cmocka_unit_test_setup_teardown(engine_refusal_ends_the_load, fixture_setup,
+                                    fixture_teardown),
     cmocka_unit_test_setup_teardown(load_keeps_order, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(failed_load_leaves_table_as_it_was, fixture_setup,
                                     fixture_teardown),
