@@ -156,9 +156,9 @@ int cli_dataset_stats(int argc, char **argv)
     }
     if (!rc && export_path) {
         if (cached) {
-            /* The cached document is JSON; other forms come from fresh results. */
+            /* JSON and YAML come from the cached document; CSV from fresh results. */
             const char *dot = strrchr(export_path, '.');
-            if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0 || strcmp(dot, ".csv") == 0)) {
+            if (dot && strcmp(dot, ".csv") == 0) {
                 rc = compute(cfg, d, false, &results);
                 entries = calloc(d->tables.count + 1, sizeof *entries);
                 for (size_t t = 0; !rc && entries && t < d->tables.count; t++)
@@ -167,8 +167,8 @@ int cli_dataset_stats(int argc, char **argv)
                                       .ntables = d->tables.count};
                 if (!rc)
                     rc = stats_export_file(export_path, &sd);
-            } else if (json_dump_file(doc, export_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-                rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", export_path, strerror(errno));
+            } else {
+                rc = stats_export_tree_file(export_path, doc);
             }
         } else {
             rc = stats_export_file(export_path, &sd);

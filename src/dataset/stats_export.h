@@ -45,6 +45,11 @@ int stats_export_csv_text(char **out, const stats_document *doc);
 /* Writes the document to `path` in the form its extension names (.yaml/.yml, .csv,
  * anything else JSON), through a temporary file renamed into place. */
 int stats_export_file(const char *path, const stats_document *doc);
+/* The same from a document already made (metadata/statistics.json as read back): YAML
+ * or JSON; CSV is MDM_ENOTSUP (it is written from results). */
+int stats_export_tree_file(const char *path, const json_t *root);
+/* A JSON document as YAML text; caller frees. */
+int stats_yaml_from_json(char **out, const json_t *root);
 
 /* Appends a value's text form, as in CSV cells and value_counts keys. */
 void stats_scalar_append(strbuf *sb, const stats_scalar *v);

@@ -105,16 +105,23 @@ int stats_export_yaml_text(char **out, const stats_document *doc)
 {
     *out = NULL;
     json_t *root = NULL;
-    strbuf sb = STRBUF_INIT;
-    yaml_emitter_t e;
-    yaml_event_t ev;
     int rc = stats_export_json(&root, doc);
     if (rc)
         return rc;
-    if (!yaml_emitter_initialize(&e)) {
-        json_decref(root);
+    rc = stats_yaml_from_json(out, root);
+    json_decref(root);
+    return rc;
+}
+
+int stats_yaml_from_json(char **out, const json_t *root)
+{
+    *out = NULL;
+    strbuf sb = STRBUF_INIT;
+    yaml_emitter_t e;
+    yaml_event_t ev;
+    int rc = 0;
+    if (!yaml_emitter_initialize(&e))
         return mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as YAML");
-    }
     yaml_emitter_set_output(&e, yaml_write, &sb);
     yaml_emitter_set_unicode(&e, 1);
     yaml_emitter_set_width(&e, -1);
@@ -130,7 +137,6 @@ int stats_export_yaml_text(char **out, const stats_document *doc)
     if (!rc && !yaml_emitter_flush(&e))
         rc = mdm_error_set(MDM_ERROR, "writing statistics as YAML failed while flushing");
     yaml_emitter_delete(&e);
-    json_decref(root);
     if (!rc && (sb.oom || !strbuf_cstr(&sb)))
         rc = mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as YAML");
     if (rc) {
@@ -279,18 +285,11 @@ static bool has_extension(const char *path, const char *ext)
     return n > e && strcasecmp(path + n - e, ext) == 0;
 }
 
-int stats_export_file(const char *path, const stats_document *doc)
+/* Writes `text` to `path` through a temporary file renamed into place. */
+static int write_file(const char *path, const char *text)
 {
-    char *text = NULL, *tmp = NULL;
-    int fd = -1, rc;
-    if (has_extension(path, ".yaml") || has_extension(path, ".yml"))
-        rc = stats_export_yaml_text(&text, doc);
-    else if (has_extension(path, ".csv"))
-        rc = stats_export_csv_text(&text, doc);
-    else
-        rc = stats_export_json_text(&text, doc);
-    if (rc)
-        goto cleanup;
+    char *tmp = NULL;
+    int fd = -1, rc = 0;
     size_t tmp_size = strlen(path) + 32;
     tmp = malloc(tmp_size);
     if (!tmp) {
@@ -330,6 +329,39 @@ cleanup:
     if (rc && tmp)
         unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+int stats_export_file(const char *path, const stats_document *doc)
+{
+    char *text = NULL;
+    int rc;
+    if (has_extension(path, ".yaml") || has_extension(path, ".yml"))
+        rc = stats_export_yaml_text(&text, doc);
+    else if (has_extension(path, ".csv"))
+        rc = stats_export_csv_text(&text, doc);
+    else
+        rc = stats_export_json_text(&text, doc);
+    if (!rc)
+        rc = write_file(path, text);
+    free(text);
+    return rc;
+}
+
+int stats_export_tree_file(const char *path, const json_t *root)
+{
+    if (has_extension(path, ".csv"))
+        return mdm_error_set(MDM_ENOTSUP, "%s: CSV statistics are written from results", path);
+    char *text = NULL;
+    int rc = 0;
+    if (has_extension(path, ".yaml") || has_extension(path, ".yml")) {
+        rc = stats_yaml_from_json(&text, root);
+    } else if (!(text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                             JSON_REAL_PRECISION(17)))) {
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as JSON");
+    }
+    if (!rc)
+        rc = write_file(path, text);
     free(text);
     return rc;
 }

@@ -148,6 +148,12 @@ for backend in $backends; do
   check "$backend stats --full" json "assert d['mode']=='full' and d['tables']['train']['row_count']==200"
   run dataset stats titanic --export "$WORK/stats.yaml"
   check "$backend stats --export yaml" grep -q "dataset_name: titanic" "$WORK/stats.yaml"
+  check "$backend stats --export yaml is the cached document" python3 -c "
+import json, re, sys
+cached = json.load(open('$MDM_HOME_DIR/datasets/titanic/metadata/statistics.json'))
+text = open('$WORK/stats.yaml').read()
+assert re.search('computed_at: .?' + re.escape(cached['computed_at']), text), cached['computed_at']
+assert 'mode: full' in text"
   run dataset export titanic -o "$WORK/ex-$backend" -f csv -c none
   check "$backend export csv" [ -s "$WORK/ex-$backend/titanic_train.csv" ] && [ -s "$WORK/ex-$backend/titanic_metadata.json" ]
   check "$backend export keeps every row" [ "$(wc -l <"$WORK/ex-$backend/titanic_train.csv")" -eq 201 ]
