@@ -185,7 +185,8 @@ int catalog_write_atomic(const char *path, const char *data, size_t len)
     }
     fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot create %s: %s", tmp.data, strerror(errno));
+        rc = mdm_error_set(MDM_EIO, "cannot write %s (temporary %s): %s", path, tmp.data,
+                           strerror(errno));
         goto cleanup;
     }
     if ((rc = write_all(fd, data, len, tmp.data)) != 0)

@@ -1,17 +1,16 @@
 /* YAML (emitted from the JSON tree by libyaml), CSV (one row per column) and files for
  * dataset statistics (see stats_export.h). */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
 #include "dataset/stats_export.h"
+
+#include "dataset/catalog.h"
 
 /* ------------------------------------------------------------------ YAML */
 
@@ -285,53 +284,6 @@ static bool has_extension(const char *path, const char *ext)
     return n > e && strcasecmp(path + n - e, ext) == 0;
 }
 
-/* Writes `text` to `path` through a temporary file renamed into place. */
-static int write_file(const char *path, const char *text)
-{
-    char *tmp = NULL;
-    int fd = -1, rc = 0;
-    size_t tmp_size = strlen(path) + 32;
-    tmp = malloc(tmp_size);
-    if (!tmp) {
-        rc = mdm_error_set(MDM_ENOMEM, "out of memory writing '%s'", path);
-        goto cleanup;
-    }
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
-        goto cleanup;
-    }
-    size_t len = strlen(text), done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
-            goto cleanup;
-        }
-        done += (size_t)w;
-    }
-    int synced = fsync(fd), closed = close(fd);
-    fd = -1;
-    if (synced != 0 || closed != 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
-        goto cleanup;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot write statistics to '%s': %s", path, strerror(errno));
-        goto cleanup;
-    }
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 int stats_export_file(const char *path, const stats_document *doc)
 {
     char *text = NULL;
@@ -343,7 +295,7 @@ int stats_export_file(const char *path, const stats_document *doc)
     else
         rc = stats_export_json_text(&text, doc);
     if (!rc)
-        rc = write_file(path, text);
+        rc = catalog_write_atomic(path, text, strlen(text));
     free(text);
     return rc;
 }
@@ -361,7 +313,7 @@ int stats_export_tree_file(const char *path, const json_t *root)
         rc = mdm_error_set(MDM_ENOMEM, "out of memory writing statistics as JSON");
     }
     if (!rc)
-        rc = write_file(path, text);
+        rc = catalog_write_atomic(path, text, strlen(text));
     free(text);
     return rc;
 }
