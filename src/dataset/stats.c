@@ -422,8 +422,10 @@ static int add_bool(stats *s, column_state *c, const uint8_t *v, const uint8_t *
     return 0;
 }
 
-/* Dates widen to int64 so that one min/max and hash path serves dates and timestamps. */
-static int add_date(stats *s, column_state *c, const int32_t *v, const uint8_t *nulls, size_t n)
+/* Dates and timestamps: dates widen to int64, so that one min/max, order and hash path
+ * serves both (`width` is 4 for int32 days, 8 for int64 microseconds). */
+static int add_instants(stats *s, column_state *c, const void *v, size_t width,
+                        const uint8_t *nulls, size_t n)
 {
     uint64_t *h = s->hashes;
     int64_t lo = c->imin, hi = c->imax;
@@ -433,35 +435,7 @@ static int add_date(stats *s, column_state *c, const int32_t *v, const uint8_t *
             h[r] = c->null_hash;
             continue;
         }
-        int64_t val = v[r];
-        k++;
-        TRACK_ORDER(c, val, c->last_i);
-        lo = val < lo ? val : lo;
-        hi = val > hi ? val : hi;
-        h[r] = sketch_mix64((uint64_t)val);
-    }
-    if (k)
-        c->any_minmax = true;
-    c->imin = lo;
-    c->imax = hi;
-    c->count += k;
-    int rc = distinct_add(s, c, nulls, n);
-    if (!rc)
-        rc = topk_add_fixed(c, h, nulls, v, sizeof *v, n);
-    return rc;
-}
-
-static int add_timestamp(stats *s, column_state *c, const int64_t *v, const uint8_t *nulls, size_t n)
-{
-    uint64_t *h = s->hashes;
-    int64_t lo = c->imin, hi = c->imax;
-    size_t k = 0;
-    for (size_t r = 0; r < n; r++) {
-        if (nulls[r]) {
-            h[r] = c->null_hash;
-            continue;
-        }
-        int64_t val = v[r];
+        int64_t val = width == 4 ? ((const int32_t *)v)[r] : ((const int64_t *)v)[r];
         k++;
         TRACK_ORDER(c, val, c->last_i);
         lo = val < lo ? val : lo;
@@ -474,6 +448,17 @@ static int add_timestamp(stats *s, column_state *c, const int64_t *v, const uint
     c->imax = hi;
     c->count += k;
     return distinct_add(s, c, nulls, n);
+}
+
+static int add_date(stats *s, column_state *c, const int32_t *v, const uint8_t *nulls, size_t n)
+{
+    int rc = add_instants(s, c, v, sizeof *v, nulls, n);
+    return rc ? rc : topk_add_fixed(c, s->hashes, nulls, v, sizeof *v, n);
+}
+
+static int add_timestamp(stats *s, column_state *c, const int64_t *v, const uint8_t *nulls, size_t n)
+{
+    return add_instants(s, c, v, sizeof *v, nulls, n);
 }
 
 static int keep_text(char **buf, size_t *cap, size_t *len, const char *p, size_t n)
