@@ -29,9 +29,8 @@ typedef struct csv_source {
     uint64_t sample_bytes;       /* read by the first pass */
     uint64_t file_bytes;
 
-    /* When the plan came from a sample: the inferrer keeps watching the columns the
+    /* Set when the plan came from a sample: the inferrer keeps watching the columns the
      * sample left open (planned as text, but a later value could type them). */
-    bool sampled;
     io_inferrer *inferrer;
     size_t *open_cols, nopen;
 
@@ -93,7 +92,7 @@ static void *parse_main(void *arg)
             /* csv_next gives every record the header's field count, so a conversion
              * error is a value that does not fit its column's type */
             if ((rc = io_convert_record(b, s->plan, &rec, s->path))) {
-                retype = s->sampled && rc == MDM_EINVALID;
+                retype = s->inferrer && rc == MDM_EINVALID;
                 break;
             }
         }
@@ -219,13 +218,14 @@ static int infer_types(csv_source *s, const mdm_config *cfg, bool exact)
     int rc = io_inferrer_new(&inf, s->header.count, &opts, s->path);
     io_record rec;
     uint64_t seen = 0;
+    bool sampled = false;
     while (!rc && (rc = csv_next(s->csv, &rec)) == 1) {
         rc = io_inferrer_observe(inf, &rec);
         if (!rc && (++seen & 0x3FFF) == 0) {
             uint64_t done = csv_bytes_done(s->csv);
             atomic_store(&s->bytes_done, done);
             if (!exact && (seen >= SAMPLE_ROWS || done >= SAMPLE_BYTES)) {
-                s->sampled = true;
+                sampled = true;
                 break;
             }
         }
@@ -237,7 +237,7 @@ static int infer_types(csv_source *s, const mdm_config *cfg, bool exact)
     s->sample_bytes = csv_bytes_done(s->csv);
     s->file_bytes = csv_bytes_total(s->csv);
     atomic_store(&s->bytes_done, s->sample_bytes);
-    if (rc == 0 && s->sampled) {
+    if (rc == 0 && sampled) {
         s->open_cols = malloc((s->header.count ? s->header.count : 1) * sizeof *s->open_cols);
         if (!s->open_cols)
             rc = mdm_error_set(MDM_ENOMEM, "out of memory");
