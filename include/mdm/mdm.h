@@ -46,6 +46,7 @@ enum {
     MDM_ECONFIG = -12,   /* configuration file or value is wrong */
     MDM_ECLOSED = -13,   /* the pool or handle is closed */
     MDM_ECONSTRAINT = -14, /* a limit of the engine (columns, sizes) was reached */
+    MDM_ECANCELED = -15, /* cancelled by the caller (mdm_cancel_request) */
 };
 
 /* The calling thread's last error: code and message ("" when none). */

@@ -43,6 +43,7 @@ const char *mdm_error_name(int code)
     case MDM_ECONFIG: return "ECONFIG";
     case MDM_ECLOSED: return "ECLOSED";
     case MDM_ECONSTRAINT: return "ECONSTRAINT";
+    case MDM_ECANCELED: return "ECANCELED";
     default: return "EUNKNOWN";
     }
 }
