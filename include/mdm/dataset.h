@@ -315,10 +315,10 @@ typedef struct mdm_stats_options {
 
 /* The statistics document (metadata/statistics.json's form) as JSON text: the cached
  * one unless recomputed; a recomputed document is cached. Caller frees. */
-int mdm_dataset_statistics(char **json, mdm_dataset *ds, const mdm_stats_options *opt);
+int mdm_dataset_stats(char **json, mdm_dataset *ds, const mdm_stats_options *opt);
 /* Writes them to `path` in the form its extension names (.yaml/.yml, .csv, else JSON). */
-int mdm_dataset_statistics_export(mdm_dataset *ds, const char *path,
-                                  const mdm_stats_options *opt);
+int mdm_dataset_stats_export(mdm_dataset *ds, const char *path,
+                             const mdm_stats_options *opt);
 
 typedef struct mdm_export_options {
     const char *output_dir;  /* NULL: the current directory */
