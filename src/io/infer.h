@@ -28,18 +28,12 @@
  * with "NA" in it stays a number column), and are kept as written in a text column,
  * so a text value is never turned into NULL. A column of markers only is text.
  *
- * Semantic type (SPEC §4.7): bool -> categorical, numbers -> numeric, dates and
- * timestamps -> datetime, text -> categorical when it has at most
- * feature_engineering.type_detection.categorical_threshold distinct values, else text.
- * Per column the plan also reports the NULL count, distinct values (counted exactly up
- * to max(threshold, distinct_limit), from 64-bit hashes of the text as written, so
- * "1.0" and "1" count twice), whether every value is
- * unique (exact for int64 columns whose values strictly increase; otherwise checked
- * over the first values, up to a memory budget shared by the columns), and the average
- * length in characters of the values as written (text_min_avg_length marks long text).
+ * Statistics of the columns (NULL counts, distinct values, ...) are not made here:
+ * src/dataset/stats.c computes them from the loaded batches. The semantic type of a
+ * column (io_semantic_of) follows from its type and distinct count.
  *
- * Speed: one pass costs a few tens of nanoseconds per field; the distinct and unique
- * sets stop growing once the threshold is passed or a duplicate is found. */
+ * Speed: one pass costs a few tens of nanoseconds per field, and a column that has
+ * become text only counts its values. */
 #ifndef MDM_IO_INFER_H
 #define MDM_IO_INFER_H
 
@@ -52,12 +46,7 @@
 #include "mdm/mdm.h"
 
 typedef struct io_infer_options {
-    size_t categorical_threshold; /* feature_engineering.type_detection.* */
-    size_t text_min_avg_length;
-    bool detect_datetime;
-    size_t distinct_limit;        /* distinct values counted exactly up to at least this
-                                     many (problem-type rules look at up to 20) */
-    size_t unique_budget;         /* values tracked for uniqueness, all columns together */
+    bool detect_datetime; /* feature_engineering.type_detection.detect_datetime */
 } io_infer_options;
 
 void io_infer_options_default(io_infer_options *out);
@@ -72,22 +61,21 @@ typedef enum io_semantic {
 
 /* "numeric", "categorical", "datetime", "text". */
 const char *io_semantic_name(io_semantic semantic);
+/* The semantic type of a column (SPEC §4.7), the one rule for registration's _columns
+ * table and dataset info: bool -> categorical, int64 and float64 -> numeric, date and
+ * timestamp -> datetime, text -> categorical when its count of distinct non-NULL values
+ * is exact (`distinct_exact`) and at most `categorical_threshold`
+ * (feature_engineering.type_detection.categorical_threshold), else text. A text column
+ * without any value (distinct 0) is categorical. Column overrides given by the user
+ * (--categorical-columns, ...) are the caller's to apply first. */
+io_semantic io_semantic_of(mdm_type type, uint64_t distinct, bool distinct_exact,
+                           uint64_t categorical_threshold);
 
 typedef struct io_column_plan {
     char *name;
     mdm_type type;
     io_date_format date_format; /* date and timestamp columns: the layout of every value */
-    io_semantic semantic;
     bool markers_are_null;      /* missing-value markers convert to NULL (typed columns) */
-    uint64_t null_count;        /* NULLs the conversion writes */
-    uint64_t value_count;       /* values that are not NULL */
-    uint64_t distinct;          /* exact when !distinct_capped, else limit + 1 */
-    bool distinct_capped;       /* more than max(categorical_threshold, distinct_limit) */
-    bool distinct_over;         /* more than categorical_threshold distinct values */
-    bool unique;                /* no value twice among the first unique_checked */
-    uint64_t unique_checked;    /* == value_count when `unique` covers every value */
-    double avg_length;          /* characters per non-NULL value, as written */
-    bool long_text;             /* text column with avg_length >= text_min_avg_length */
 } io_column_plan;
 
 typedef struct io_plan {

@@ -1,4 +1,6 @@
 # Helpers for end-to-end tests of the mdm binary. Source it; $MDM is the binary.
+# Every check prints one line as it finishes ("ok N name" or "FAIL N name"), so that a
+# long script shows how far it got (ctest -V, or the log of a failed or timed-out test).
 set -u
 MDM=${1:?usage: test_x.sh path/to/mdm}
 WORK=$(mktemp -d /tmp/mdm-e2e-XXXXXX)
@@ -21,9 +23,10 @@ check() { # name condition...
   local name=$1; shift
   if "$@"; then
     PASSED=$((PASSED + 1))
+    echo "ok $((PASSED + FAILED)) $name"
   else
     FAILED=$((FAILED + 1))
-    echo "FAIL: $name" >&2
+    echo "FAIL $((PASSED + FAILED)) $name" >&2
     echo "  status=$STATUS" >&2
     echo "  stdout: $(head -c 2000 "$WORK/out")" >&2
     echo "  stderr: $(head -c 2000 "$WORK/err")" >&2

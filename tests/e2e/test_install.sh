@@ -41,8 +41,13 @@ export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 SAN_FLAGS=""
 if ldd "$PREFIX/lib/libmdm.so" | grep -q libasan; then SAN_FLAGS="-fsanitize=address,undefined"; fi
 if ldd "$PREFIX/lib/libmdm.so" | grep -q libtsan; then SAN_FLAGS="-fsanitize=thread"; fi
-cc $SAN_FLAGS -o "$WORK/prog" "$WORK/prog.c" $(pkg-config --cflags --libs mdm) >"$WORK/err" 2>&1; STATUS=$?
+# mdm.pc forces no rpath on its users: the program finds libmdm through its own
+# (libmdm finds libduckdb beside it through its $ORIGIN rpath).
+check "mdm.pc sets no rpath" bash -c "! pkg-config --libs mdm | grep -q rpath"
+cc $SAN_FLAGS -o "$WORK/prog" "$WORK/prog.c" $(pkg-config --cflags --libs mdm) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir mdm)" >"$WORK/err" 2>&1; STATUS=$?
 check "program builds with pkg-config mdm" status_is 0
 env -u LD_LIBRARY_PATH "$WORK/prog" >"$WORK/out" 2>"$WORK/err"; STATUS=$?
 check "program runs" status_is 0
+check "program runs against the installed libmdm.so" grep -q "libmdm.so.0 => $PREFIX/" <(ldd "$WORK/prog")
 finish

@@ -1,6 +1,6 @@
 /* Streaming dataset statistics: results against naive computations on random data,
  * NULL/NaN/Inf handling, batch-size independence, sketches past their caps, the JSON,
- * YAML and CSV forms, and a throughput measurement (printed, not asserted). */
+ * YAML and CSV forms. The throughput measurement is bench/stats.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1210,90 +1210,6 @@ static void sketches_against_references(void **state)
     sketch_topk_free(&tk);
 }
 
-/* ------------------------------------------------------------------ throughput */
-
-static void throughput(void **state)
-{
-    (void)state;
-    const size_t n = 1000000, batch_rows = 10000;
-    mdm_field f[] = {{"i", MDM_TYPE_INT64}, {"x", MDM_TYPE_FLOAT64}, {"y", MDM_TYPE_FLOAT64},
-                     {"d", MDM_TYPE_DATE},  {"b", MDM_TYPE_BOOL},    {"cat", MDM_TYPE_TEXT},
-                     {"name", MDM_TYPE_TEXT}};
-    size_t ncols = sizeof f / sizeof *f;
-    /* Prebuilt batches, so that only statistics are timed. */
-    size_t nb = n / batch_rows;
-    mdm_batch **batches = calloc(nb, sizeof *batches);
-    for (size_t k = 0; k < nb; k++) {
-        assert_int_equal(mdm_batch_new(&batches[k], f, ncols, batch_rows), 0);
-        for (size_t i = 0; i < batch_rows; i++) {
-            size_t row;
-            assert_int_equal(mdm_batch_add_row(batches[k], &row), 0);
-            mdm_batch_set_int64(batches[k], 0, row, (int64_t)(rnd() % 100000000));
-            double x = rnd_normal();
-            mdm_batch_set_float64(batches[k], 1, row, x);
-            if (rnd() % 20)
-                mdm_batch_set_float64(batches[k], 2, row, x * 2 + rnd_normal());
-            mdm_batch_set_date(batches[k], 3, row, 18000 + (int32_t)(rnd() % 3000));
-            mdm_batch_set_bool(batches[k], 4, row, rnd() & 1);
-            char buf[32];
-            int len = snprintf(buf, sizeof buf, "category-%d", (int)(rnd() % 20));
-            assert_int_equal(mdm_batch_set_text(batches[k], 5, row, buf, (size_t)len), 0);
-            len = snprintf(buf, sizeof buf, "name-%llu", (unsigned long long)(rnd() % 5000000));
-            assert_int_equal(mdm_batch_set_text(batches[k], 6, row, buf, (size_t)len), 0);
-        }
-    }
-    for (int full = 0; full <= 1; full++) {
-        stats *s = NULL;
-        assert_int_equal(stats_new(&s, f, ncols, full), 0);
-        uint64_t t0 = mdm_now_ns();
-        for (size_t k = 0; k < nb; k++)
-            assert_int_equal(stats_add_batch(s, batches[k]), 0);
-        stats_result *r = NULL;
-        assert_int_equal(stats_finish(s, &r), 0);
-        double secs = (double)(mdm_now_ns() - t0) / 1e9;
-        print_message("throughput (%s, %zu rows x %zu columns incl. 2 text): %.2f s, "
-                      "%.1f M values/s, %.2f M rows/s\n",
-                      full ? "full" : "basic", n, ncols, secs, (double)(n * ncols) / secs / 1e6,
-                      (double)n / secs / 1e6);
-        stats_result_free(r);
-        stats_free(s);
-    }
-    /* Numbers only (int64, float64 x2, date, bool). */
-    mdm_batch **nbatches = calloc(nb, sizeof *nbatches);
-    for (size_t k = 0; k < nb; k++) {
-        assert_int_equal(mdm_batch_new(&nbatches[k], f, 5, batch_rows), 0);
-        for (size_t i = 0; i < batch_rows; i++) {
-            size_t row;
-            assert_int_equal(mdm_batch_add_row(nbatches[k], &row), 0);
-            for (size_t c = 0; c < 5; c++) {
-                mdm_value v = mdm_batch_value(batches[k], c, i);
-                if (!v.is_null)
-                    assert_int_equal(mdm_batch_set_value(nbatches[k], c, row, &v), 0);
-            }
-        }
-    }
-    for (int full = 0; full <= 1; full++) {
-        stats *s = NULL;
-        assert_int_equal(stats_new(&s, f, 5, full), 0);
-        uint64_t t0 = mdm_now_ns();
-        for (size_t k = 0; k < nb; k++)
-            assert_int_equal(stats_add_batch(s, nbatches[k]), 0);
-        stats_result *r = NULL;
-        assert_int_equal(stats_finish(s, &r), 0);
-        double secs = (double)(mdm_now_ns() - t0) / 1e9;
-        print_message("throughput (%s, %zu rows x 5 numeric/date/bool columns): %.2f s, %.1f M values/s\n",
-                      full ? "full" : "basic", n, secs, (double)(n * 5) / secs / 1e6);
-        stats_result_free(r);
-        stats_free(s);
-    }
-    for (size_t k = 0; k < nb; k++) {
-        mdm_batch_free(batches[k]);
-        mdm_batch_free(nbatches[k]);
-    }
-    free(batches);
-    free(nbatches);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1312,7 +1228,6 @@ int main(void)
         cmocka_unit_test(random_tables_keep_invariants),
         cmocka_unit_test(exports_round_trip),
         cmocka_unit_test(sketches_against_references),
-        cmocka_unit_test(throughput),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

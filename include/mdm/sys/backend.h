@@ -85,23 +85,23 @@ typedef struct mdm_backend {
 
 /* Registry. The three built-ins are always present. Registering a name that exists
  * is MDM_EEXISTS. The table must outlive the process (static const). */
-int mdm_backend_register(const mdm_backend *backend);
+MDM_EXTERN int mdm_backend_register(const mdm_backend *backend);
 /* Looks a backend up by name; "postgresql" is an alias of "postgres". NULL if none
  * (and the error record names the known backends). */
-const mdm_backend *mdm_backend_find(const char *name);
+MDM_EXTERN const mdm_backend *mdm_backend_find(const char *name);
 
 /* Built-ins. */
-extern const mdm_backend mdm_backend_sqlite;
-extern const mdm_backend mdm_backend_duckdb;
-extern const mdm_backend mdm_backend_postgres;
+MDM_EXTERN extern const mdm_backend mdm_backend_sqlite;
+MDM_EXTERN extern const mdm_backend mdm_backend_duckdb;
+MDM_EXTERN extern const mdm_backend mdm_backend_postgres;
 
 /* Helpers for backend writers (src/storage/sql.c). */
 
 /* Appends the double-quoted form of an identifier to buf (quotes doubled). Returns
  * the length written, or -1 when it does not fit. */
-int mdm_sql_quote_ident(char *buf, size_t size, const char *ident);
+MDM_EXTERN int mdm_sql_quote_ident(char *buf, size_t size, const char *ident);
 /* Appends a single-quoted SQL string literal (quotes doubled). Same contract. */
-int mdm_sql_quote_literal(char *buf, size_t size, const char *s);
+MDM_EXTERN int mdm_sql_quote_literal(char *buf, size_t size, const char *s);
 
 #ifdef __cplusplus
 }
