@@ -14,4 +14,7 @@ void pools_put(pool *p);
 /* Stats of every live pool; caller frees. */
 int pools_stats_all(mdm_pool_stats **out, size_t *count);
 
+/* For the tests: monitor threads alive now. */
+int pools_monitor_threads(void);
+
 #endif
