@@ -184,6 +184,10 @@ int pool_acquire(pool *p, mdm_conn **out)
         struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
                               .tv_nsec = (long)(deadline % 1000000000ull)};
         w.signaled = false;
+        /* Going back to sleep beside an idle connection (the starving head gets it):
+         * make sure the waiters in front are coming for it. */
+        if (p->idle)
+            pool_wake_locked(p);
         pthread_cond_timedwait(&w.cond, &p->lock, &ts);
         if (pool_test.waiter_woke) {
             pthread_mutex_unlock(&p->lock);
@@ -258,6 +262,8 @@ void pool_give_back_locked(pool *p, mdm_conn *c, uint64_t now)
         p->in_use++;
         w->conn = c;
         pthread_cond_signal(&w->cond);
+        /* If it had been woken for an idle connection, that one needs another. */
+        pool_wake_locked(p);
         return;
     }
     c->next_idle = p->idle;

@@ -159,6 +159,49 @@ static void two_checkins_wake_two_waiters(void **state)
     pool_destroy(p);
 }
 
+/* The head waiter, woken for an idle connection, starves before it runs; the next
+ * checkin is handed to it directly. The idle connection it was woken for must then
+ * wake the waiter behind it. (Found by the burst test under ASan's slower timing; the
+ * starvation window is switched under the lock here to make the order certain.) */
+static void handoff_to_starving_head_passes_the_idle_one_on(void **state)
+{
+    (void)state;
+    pool_options o = base_options();
+    o.starvation_ns = UINT64_MAX;
+    pool *p = make_pool(&o);
+    mdm_conn *a, *b;
+    assert_int_equal(pool_acquire(p, &a), 0);
+    assert_int_equal(pool_acquire(p, &b), 0);
+    set_gate(false);
+    pool_test.waiter_woke = hold_at_gate;
+    pool_test.settled = check_served;
+    waiter_job j[2] = {{.p = p}, {.p = p}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&th[i], NULL, acquire_job, &j[i]);
+        wait_for_waiting(p, (size_t)i + 1);
+    }
+    pool_release(p, a); /* onto the idle stack; the head is woken for it */
+    pthread_mutex_lock(&p->lock);
+    p->starvation_ns = 0; /* from now on the head is starving */
+    pthread_mutex_unlock(&p->lock);
+    pool_release(p, b); /* handed to the head directly */
+    pthread_mutex_lock(&p->lock);
+    size_t unserved = pool_unserved_locked(p), idle = p->nidle, waiting = p->nwaiting;
+    pthread_mutex_unlock(&p->lock);
+    set_gate(true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pool_test = (pool_test_hooks){0};
+    assert_int_equal(idle, 1);
+    assert_int_equal(waiting, 1);
+    assert_int_equal(unserved, 0);
+    assert_int_equal(violations, 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(j[i].rc, 0);
+    pool_destroy(p);
+}
+
 static void waiter_queue_limit_fails_fast(void **state)
 {
     (void)state;
@@ -268,7 +311,8 @@ static void burst_of_checkins(uint64_t starvation_ns)
     assert_true(s.size <= BURST_CONNS);
     assert_int_equal(s.checkouts, (uint64_t)BURST_ROUNDS * (BURST_WAITERS + BURST_CONNS));
     print_message("burst (starvation %s): worst wait %.1f ms of a 60000 ms timeout\n",
-                  starvation_ns == UINT64_MAX ? "off" : "1 ms", (double)worst / 1e6);
+                  starvation_ns == UINT64_MAX ? "off" : starvation_ns ? "1 us" : "1 ms",
+                  (double)worst / 1e6);
     pthread_barrier_destroy(&start);
     pthread_barrier_destroy(&end);
     pool_destroy(p);
@@ -278,6 +322,14 @@ static void burst_with_starvation_handoff(void **state)
 {
     (void)state;
     burst_of_checkins(0);
+}
+
+/* A 1 us window: the head is nearly always starving, so handoff and the rule that
+ * only it may take the last idle connection run on almost every checkin. */
+static void burst_with_eager_handoff(void **state)
+{
+    (void)state;
+    burst_of_checkins(1000);
 }
 
 static void burst_without_handoff(void **state)
@@ -290,8 +342,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(two_checkins_wake_two_waiters, setup, teardown),
+        cmocka_unit_test_setup_teardown(handoff_to_starving_head_passes_the_idle_one_on, setup, teardown),
         cmocka_unit_test_setup_teardown(waiter_queue_limit_fails_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(burst_with_starvation_handoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(burst_with_eager_handoff, setup, teardown),
         cmocka_unit_test_setup_teardown(burst_without_handoff, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
