@@ -176,9 +176,10 @@ void pool_maintain(pool *p)
     mdm_conn *to_close = NULL;
     bool warn_capacity = false;
     size_t in_use = 0, max = 0, waiting = 0;
-    uint64_t now = mdm_now_ns();
-
     pthread_mutex_lock(&p->lock);
+    /* Read under the lock: a checkout stamps its connection under it, so no stamp is
+     * later than this (an earlier `now` made ages wrap around to 584 million years). */
+    uint64_t now = mdm_now_ns();
     if (p->draining) {
         pthread_mutex_unlock(&p->lock);
         return;
