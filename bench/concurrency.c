@@ -313,7 +313,7 @@ static void concurrent_reads(bench_report *rep, const char *backend, int runs, l
     /* Warm every pool and cache once, then alternate the two shapes. */
     ten_reads(stores, NULL, rows);
     pthread_mutex_t singleton = PTHREAD_MUTEX_INITIALIZER;
-    double pooled[64], single[64], pooled_cpu[64], single_cpu[64], speedup[64];
+    double pooled[64], single[64], pooled_cpu[64], single_cpu[64], speedup[64] = {0};
     for (int r = 0; r < runs; r++) {
         /* Client CPU (this process, user + sys) beside the wall time: how much of the
          * machine each shape already uses, which bounds what the pool can gain. */
