@@ -159,6 +159,8 @@ static bool monitor_start_locked(void)
 
 int pools_monitor_threads(void) { return monitor_threads; }
 
+void (*pools_test_before_join)(void);
+
 /* ------------------------------------------------------------------ registry */
 
 static char *pool_key(const mdm_backend *be, const mdm_target *t, const mdm_config *cfg)
@@ -278,6 +280,8 @@ void pools_put(pool *p)
     void (*report)(const mdm_pool_stats *, void *) = doomed ? on_close.fn : NULL;
     void *report_ctx = on_close.ctx;
     pthread_mutex_unlock(&lock);
+    if (join && pools_test_before_join)
+        pools_test_before_join();
     if (join)
         pthread_join(thread, NULL);
     if (report) {

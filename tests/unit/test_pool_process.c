@@ -287,6 +287,34 @@ static void monitor_restarts_cleanly_under_churn(void **state)
     assert_int_equal(opened, closed);
 }
 
+/* The race of issue #8, made certain by a hook: the last store closes, and before
+ * the old monitor is joined another store opens. The old monitor must still stop (the
+ * join returns), the new one must run, and no more than one may be left. */
+static pool *reopened;
+
+static void open_another_store(void)
+{
+    pools_test_before_join = NULL;
+    reopened = get_pool("/fake/restart-b"); /* starts a new monitor */
+}
+
+static void monitor_restart_while_the_old_is_joined(void **state)
+{
+    (void)state;
+    /* A long interval: monitors wake only when told to stop. */
+    assert_int_equal(mdm_config_set(cfg, "database.pool.monitor_interval_ms", "3600000"), 0);
+    pool *a = get_pool("/fake/restart-a");
+    assert_int_equal(pools_monitor_threads(), 1);
+    pools_test_before_join = open_another_store;
+    pools_put(a); /* returns: the old monitor stopped although a new one started */
+    assert_non_null(reopened);
+    assert_int_equal(pools_monitor_threads(), 1);
+    pools_put(reopened);
+    reopened = NULL;
+    assert_int_equal(pools_monitor_threads(), 0);
+    assert_int_equal(mdm_config_set(cfg, "database.pool.monitor_interval_ms", "10"), 0);
+}
+
 /* ------------------------------------------------------------------ closing */
 
 typedef struct closer {
@@ -351,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup(fork_while_other_threads_hold_locks, setup),
         cmocka_unit_test_setup(monitor_keeps_pools_as_it_runs, setup),
         cmocka_unit_test_setup(monitor_restarts_cleanly_under_churn, setup),
+        cmocka_unit_test_setup(monitor_restart_while_the_old_is_joined, setup),
         cmocka_unit_test_setup(closing_waits_for_borrowed_connections, setup),
         cmocka_unit_test_setup(last_checkin_frees_an_orphaned_pool, setup),
     };
