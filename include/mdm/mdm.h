@@ -434,6 +434,26 @@ MDM_EXTERN const char *mdm_backend_library_version(const char *backend);
 /* Names of registered backends, NULL-terminated, borrowed. */
 MDM_EXTERN const char *const *mdm_backend_names(void);
 
+/* A whole transaction, retried when it fails for a transient reason: a serialization
+ * failure or deadlock on PostgreSQL, a busy SQLite file, a DuckDB write conflict (all
+ * MDM_EBUSY). Backoff doubles from base_delay_ms with full jitter, capped at
+ * max_delay_ms. */
+typedef struct mdm_retry_policy {
+    unsigned max_attempts;   /* tries in all (>= 1) */
+    uint64_t base_delay_ms;  /* first backoff */
+    uint64_t max_delay_ms;   /* longest single backoff */
+} mdm_retry_policy;
+
+/* Checks a connection out, begins, runs `work`, commits and checks in. When `work`,
+ * the begin or the commit fails with MDM_EBUSY the transaction is rolled back and
+ * everything runs again on a fresh checkout, up to the policy's bound (NULL: the pool's
+ * database.pool.connect_attempts, retry_base_ms and retry_max_ms). `work` must do
+ * nothing outside the transaction that cannot be repeated. Returns 0, or the last
+ * error (a non-zero value `work` returned is passed through and never retried unless
+ * it is MDM_EBUSY). */
+int mdm_store_transaction(mdm_store *store, int (*work)(mdm_conn *conn, void *ctx), void *ctx,
+                          const mdm_retry_policy *policy);
+
 /* ------------------------------------------------------------------ identifiers */
 
 /* Validates a table or column name: 1 to 63 bytes (PostgreSQL's limit) of valid UTF-8

@@ -51,6 +51,7 @@ const config_key mdm_config_keys[] = {
     I("database.pool.breaker_threshold", "5", 0, 10000, "consecutive connect failures that open the circuit breaker (0: never)"),
     I("database.pool.breaker_cooldown", "30", 1, 86400, "seconds the breaker stays open before one probe"),
     I("database.pool.monitor_interval_ms", "1000", 10, 3600000, "pool upkeep interval"),
+    I("database.pool.max_waiters", "0", 0, 1000000, "checkouts that may queue for a pool's connections; past it a checkout fails at once, explaining why (0: no limit)"),
 
     E("database.sqlite.journal_mode", "WAL", journal_modes, "SQLite journal_mode pragma"),
     E("database.sqlite.synchronous", "NORMAL", synchronous, "SQLite synchronous pragma"),

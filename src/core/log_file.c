@@ -29,6 +29,7 @@ static struct {
     int64_t max_bytes;
     int backup_count;
     int fd;                 /* -1: not open (yet) */
+    pid_t pid;              /* the process that opened fd */
     bool unusable;          /* could not be opened: stderr only until reconfigured */
     bool rotation_failed;   /* compression failed once: keep appending, warned */
     bool write_failed;      /* a write failed: warned once */
@@ -36,18 +37,14 @@ static struct {
 
 static char copy_buffer[64 * 1024]; /* rotation only, under sink_lock */
 
-/* A forked child shares the parent's open file description and with it the flock:
- * it must open its own. Holding the lock across fork keeps the state consistent. */
+/* Fork, the idiom mdm uses everywhere (pools, DuckDB registry): the lock is held across
+ * fork() so the child inherits it unlocked and the state consistent, and what a process
+ * opened is stamped with its pid. A forked child shares the parent's open file
+ * description and with it the flock: seeing another pid on the descriptor, it drops
+ * its copy (the parent's stays open) and opens its own. */
 static void before_fork(void) { pthread_mutex_lock(&sink_lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&sink_lock); }
-static void after_fork_child(void)
-{
-    if (sink.fd >= 0)
-        close(sink.fd);
-    sink.fd = -1;
-    pthread_mutex_unlock(&sink_lock);
-}
-static void install_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+static void after_fork(void) { pthread_mutex_unlock(&sink_lock); }
+static void install_atfork(void) { pthread_atfork(before_fork, after_fork, after_fork); }
 
 static void close_sink(void)
 {
@@ -112,6 +109,7 @@ static int open_sink(void)
     if (fd < 0)
         return errno;
     sink.fd = fd;
+    sink.pid = getpid();
     return 0;
 }
 
@@ -133,6 +131,8 @@ static bool still_current(void)
 /* Makes sure sink.fd is open on the file the path names, locked with `operation`. */
 static int ensure_current(int operation)
 {
+    if (sink.fd >= 0 && sink.pid != getpid())
+        close_sink(); /* inherited across fork(): the parent's, not ours to lock */
     for (int attempt = 0; attempt < 3; attempt++) {
         if (sink.fd < 0) {
             int err = open_sink();

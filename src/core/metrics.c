@@ -61,6 +61,13 @@ typedef struct metric {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static metric **registry;
 static size_t registry_len, registry_cap;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+
+/* Held across fork(), so that the child never inherits it locked by a thread that did
+ * not come along. Never taken under another lock of mdm's. */
+static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
+static void after_fork(void) { pthread_mutex_unlock(&registry_lock); }
+static void install_fork_handlers(void) { pthread_atfork(before_fork, after_fork, after_fork); }
 
 static const char *kind_name(metric_kind kind)
 {
@@ -322,6 +329,7 @@ static metric *metric_get(metric_kind kind, const char *name, const char *help,
 
     metric *found = NULL;
     const char *family_help = NULL;
+    pthread_once(&fork_handlers_once, install_fork_handlers);
     pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < registry_len; i++) {
         metric *m = registry[i];

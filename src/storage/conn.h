@@ -25,7 +25,7 @@ struct mdm_conn {
     pid_t holder_tid;
     bool checked_out;
     bool leak_reported;
-    int generation;        /* non-zero: inherited across fork(), never reused */
+    pid_t pid;             /* the process that opened it: another one's is never touched */
     struct mdm_conn *next_idle;
     struct mdm_conn *all_prev, *all_next;
 };

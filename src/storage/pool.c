@@ -1,148 +1,40 @@
-/* The connection pool (DESIGN.md, "Storage layer"; seeds 000, 002, 003).
+/* The connection pool (DESIGN.md, "Storage layer"; seeds 000, 002, 003): its options,
+ * creation and closing, the books every part keeps, connecting, and fork.
  *
- * Rules it keeps:
+ * Rules it keeps (the three files together):
  * - Never connect, ping, reset or close while holding the lock: slots are reserved
  *   under the lock (`total` counts connections open *or being opened*), the I/O
  *   happens after unlocking.
- * - Waiters are served first come, first served: a returned connection (or a freed
- *   slot) is handed directly to the oldest waiter, so a newcomer cannot barge in.
+ * - Waiters are woken first come, first served, and every returned connection reaches
+ *   a waiter while waiters exist. A thread that arrives while a connection is idle may
+ *   take it (barging) unless the oldest waiter has waited longer than the starvation
+ *   window (1 ms): from then on returned connections are handed to that waiter
+ *   directly (pool_checkout.c).
  * - A connection is pinged only when it sat idle longer than the validation window or
  *   when an operation on it failed, not on every checkout.
  * - Lifetimes carry up to 2.5 % random jitter so connections made together do not all
  *   expire together.
+ * - Fork: every connection is stamped with the pid of the process that opened it, the
+ *   pool with the pid of the process it serves; a connection whose stamp differs is
+ *   the parent's and is never reset, reused or closed (the same idiom as the log file
+ *   and the DuckDB registry).
  */
-#include "storage/pool.h"
+#include "storage/pool_internal.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/strbuf.h"
-#include "storage/conn.h"
-#include "storage/resilience.h"
 
-typedef struct waiter {
-    pthread_cond_t cond;
-    uint64_t since;  /* when it queued */
-    mdm_conn *conn;  /* handed a connection */
-    bool slot;       /* handed the right to open one */
-    bool signaled;   /* woken and not yet back to waiting */
-    struct waiter *next;
-} waiter;
-
-enum close_reason { CLOSE_LIFETIME, CLOSE_IDLE, CLOSE_BROKEN, CLOSE_VALIDATION, CLOSE_RESIZE,
-                    CLOSE_SHUTDOWN, CLOSE_REASONS };
 static const char *const reason_names[CLOSE_REASONS] = {"lifetime", "idle", "broken",
                                                         "validation", "resize", "shutdown"};
 
-/* Fine-grained latency histogram: two buckets per power of two of nanoseconds. */
-#define LAT_BUCKETS 96
-typedef struct latency {
-    uint64_t bucket[LAT_BUCKETS];   /* under the pool lock */
-    uint64_t exported[LAT_BUCKETS]; /* already fed to the metrics histogram (monitor) */
-} latency;
+pool_test_hooks pool_test;
 
-struct pool {
-    pthread_mutex_t lock;
-    char *name;
-    const mdm_backend *backend;
-    mdm_target target; /* strings owned */
-    const mdm_config *cfg;
-    pool_options opt;
-
-    mdm_conn *idle;       /* LIFO: the most recently used is the warmest */
-    size_t nidle;
-    mdm_conn *all;        /* every open connection, for leak reports */
-    size_t total;         /* open + being opened */
-    size_t in_use;
-    waiter *wait_head, *wait_tail;
-    size_t nwaiting;
-    bool draining;
-    pthread_cond_t drained;
-    mdm_conn *forgotten;  /* inherited across fork(): kept reachable, never closed */
-
-    breaker breaker;
-    uint64_t last_capacity_warning_ns;
-
-    uint64_t checkouts, created, timeouts, connect_failures, leaks_reported;
-    uint64_t closed[CLOSE_REASONS];
-    latency wait, usage;
-
-    struct {
-        mdm_gauge *size, *idle, *in_use, *waiting, *max;
-        mdm_counter *created, *timeouts, *connect_failures, *closed[CLOSE_REASONS];
-        mdm_histogram *wait, *usage;
-    } m;
-};
-
-/* ------------------------------------------------------------------ helpers */
-
-static unsigned lat_bucket(uint64_t ns)
-{
-    if (ns < 2)
-        return 0;
-    unsigned log2 = 63u - (unsigned)__builtin_clzll(ns);
-    unsigned half = (unsigned)((ns >> (log2 - 1)) & 1u);
-    unsigned b = log2 * 2 + half;
-    return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
-}
-
-/* Under the pool lock, which every checkout and checkin takes anyway. */
-static void lat_observe_locked(latency *l, uint64_t ns) { l->bucket[lat_bucket(ns)]++; }
-
-/* Middle of a bucket, in seconds. */
-static double lat_bucket_mid_s(unsigned i)
-{
-    double lo = (double)(1ull << (i / 2));
-    if (i % 2)
-        lo *= 1.5;
-    return lo * 1.25 / 1e9;
-}
-
-/* Feeds what was observed since the last call to the Prometheus histogram: the hot
- * path pays one increment, the registry gets the same counts a little later. Under
- * the pool lock. */
-static void lat_export_locked(latency *l, mdm_histogram *h)
-{
-    for (unsigned i = 0; i < LAT_BUCKETS; i++) {
-        if (l->bucket[i] != l->exported[i]) {
-            mdm_histogram_observe_n(h, lat_bucket_mid_s(i), l->bucket[i] - l->exported[i]);
-            l->exported[i] = l->bucket[i];
-        }
-    }
-}
-
-/* Upper bound, in milliseconds, of the bucket holding quantile q. Under the pool lock. */
-static double lat_quantile_ms_locked(const latency *l, double q)
-{
-    uint64_t counts[LAT_BUCKETS], total = 0;
-    for (unsigned i = 0; i < LAT_BUCKETS; i++)
-        total += counts[i] = l->bucket[i];
-    if (total == 0)
-        return 0;
-    uint64_t rank = (uint64_t)(q * (double)total + 0.5), seen = 0;
-    if (rank == 0)
-        rank = 1;
-    for (unsigned i = 0; i < LAT_BUCKETS; i++) {
-        seen += counts[i];
-        if (seen >= rank) {
-            unsigned log2 = i / 2;
-            double lo = (double)(1ull << log2);
-            double upper = (i % 2) ? 2 * lo : 1.5 * lo;
-            return upper / 1e6;
-        }
-    }
-    return 0;
-}
-
-static pid_t current_tid(void) { return (pid_t)syscall(SYS_gettid); }
-
-static uint64_t ms_to_ns(uint64_t ms) { return ms * 1000000ull; }
+/* ------------------------------------------------------------------ books */
 
 static uint64_t jittered_expiry(const pool *p, uint64_t now)
 {
@@ -153,16 +45,16 @@ static uint64_t jittered_expiry(const pool *p, uint64_t now)
     return now + life - jitter;
 }
 
-static void gauges_update_locked(pool *p)
+void pool_gauges_update_locked(pool *p)
 {
     mdm_gauge_set(p->m.size, (double)p->total);
     mdm_gauge_set(p->m.idle, (double)p->nidle);
     mdm_gauge_set(p->m.in_use, (double)p->in_use);
     mdm_gauge_set(p->m.waiting, (double)p->nwaiting);
-    mdm_gauge_set(p->m.max, (double)(p->opt.max_size + p->opt.max_overflow));
+    mdm_gauge_set(p->m.max, (double)hard_cap(p));
 }
 
-static void all_link(pool *p, mdm_conn *c)
+void pool_all_link(pool *p, mdm_conn *c)
 {
     c->all_prev = NULL;
     c->all_next = p->all;
@@ -171,7 +63,7 @@ static void all_link(pool *p, mdm_conn *c)
     p->all = c;
 }
 
-static void all_unlink(pool *p, mdm_conn *c)
+void pool_all_unlink(pool *p, mdm_conn *c)
 {
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
@@ -182,8 +74,7 @@ static void all_unlink(pool *p, mdm_conn *c)
     c->all_prev = c->all_next = NULL;
 }
 
-/* Closes a connection that is already out of every list and no longer counted. */
-static void conn_close(mdm_conn *c)
+void pool_conn_close(mdm_conn *c)
 {
     if (!c)
         return;
@@ -194,20 +85,27 @@ static void conn_close(mdm_conn *c)
     free(c);
 }
 
-/* Removes a connection from the pool's books (under the lock). The caller closes it
- * after unlocking. */
-static void forget_locked(pool *p, mdm_conn *c, enum close_reason why)
+void pool_conn_abandon(mdm_conn *c)
 {
-    all_unlink(p, c);
-    p->total--;
+    free(c->dataset);
+    free(c->load_table);
+    free(c);
+}
+
+void pool_count_closed_locked(pool *p, enum close_reason why)
+{
     p->closed[why]++;
     mdm_counter_add(p->m.closed[why], 1);
 }
 
-/* A slot freed up: the oldest waiter may open a connection. Under the lock. */
-static size_t hard_cap(const pool *p) { return p->opt.max_size + p->opt.max_overflow; }
+void pool_forget_locked(pool *p, mdm_conn *c, enum close_reason why)
+{
+    pool_all_unlink(p, c);
+    p->total--;
+    pool_count_closed_locked(p, why);
+}
 
-static void hand_slot_locked(pool *p)
+void pool_hand_slot_locked(pool *p)
 {
     if (!p->wait_head || p->total >= hard_cap(p) || p->draining)
         return;
@@ -222,7 +120,7 @@ static void hand_slot_locked(pool *p)
     pthread_cond_signal(&w->cond);
 }
 
-static void maybe_signal_drained_locked(pool *p)
+void pool_signal_drained_locked(pool *p)
 {
     if (p->draining && p->in_use == 0)
         pthread_cond_broadcast(&p->drained);
@@ -255,6 +153,7 @@ void pool_options_from_config(pool_options *opt, const mdm_backend *backend,
         .retry_max_ms = (uint64_t)mdm_config_int(cfg, "database.pool.retry_max_ms"),
         .breaker_threshold = (unsigned)mdm_config_int(cfg, "database.pool.breaker_threshold"),
         .breaker_cooldown_ms = (uint64_t)mdm_config_int(cfg, "database.pool.breaker_cooldown") * 1000,
+        .max_waiters = (size_t)mdm_config_int(cfg, "database.pool.max_waiters"),
     };
     if (opt->min_size > opt->max_size)
         opt->min_size = opt->max_size;
@@ -276,11 +175,14 @@ static char *label_escape(const char *s)
     return strbuf_detach(&sb);
 }
 
-static void metrics_bind(pool *p)
+static int metrics_bind(pool *p)
 {
     char *esc = label_escape(p->name);
+    if (!esc)
+        return mdm_error_set(MDM_ENOMEM, "out of memory creating pool %s", p->name);
     char labels[1024];
-    snprintf(labels, sizeof labels, "backend=\"%s\",pool=\"%s\"", p->backend->name, esc ? esc : "");
+    snprintf(labels, sizeof labels, "backend=\"%s\",pool=\"%s\"", p->backend->name, esc);
+    free(esc);
     p->m.size = mdm_metrics_gauge("mdm_pool_connections", "Open connections (idle + in use)", labels);
     p->m.idle = mdm_metrics_gauge("mdm_pool_idle", "Idle connections", labels);
     p->m.in_use = mdm_metrics_gauge("mdm_pool_in_use", "Connections checked out", labels);
@@ -290,14 +192,40 @@ static void metrics_bind(pool *p)
     p->m.timeouts = mdm_metrics_counter("mdm_pool_timeouts_total", "Checkouts that timed out", labels);
     p->m.connect_failures = mdm_metrics_counter("mdm_pool_connect_failures_total",
                                                 "Failed connection attempts", labels);
+    bool ok = p->m.size && p->m.idle && p->m.in_use && p->m.waiting && p->m.max &&
+              p->m.created && p->m.timeouts && p->m.connect_failures;
     for (int r = 0; r < CLOSE_REASONS; r++) {
         char l[1200];
         snprintf(l, sizeof l, "%s,reason=\"%s\"", labels, reason_names[r]);
         p->m.closed[r] = mdm_metrics_counter("mdm_pool_closed_total", "Connections closed", l);
+        ok = ok && p->m.closed[r];
     }
     p->m.wait = mdm_metrics_histogram("mdm_pool_wait_seconds", "Time to obtain a connection", labels);
     p->m.usage = mdm_metrics_histogram("mdm_pool_usage_seconds", "Time a connection was held", labels);
-    free(esc);
+    if (!ok || !p->m.wait || !p->m.usage)
+        return MDM_ENOMEM; /* the registry said why */
+    p->metrics_bound = true;
+    return 0;
+}
+
+static int monotonic_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
+static char *strdup_or_null(const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    char *copy = strdup(s);
+    if (!copy)
+        *failed = true;
+    return copy;
 }
 
 int pool_create(pool **out, const char *name, const mdm_backend *backend,
@@ -310,24 +238,28 @@ int pool_create(pool **out, const char *name, const mdm_backend *backend,
     if (!p)
         return mdm_error_set(MDM_ENOMEM, "out of memory creating pool %s", name);
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->drained, NULL);
-    p->name = strdup(name);
+    monotonic_cond_init(&p->drained);
+    breaker_init(&p->breaker, opt->breaker_threshold, ms_to_ns(opt->breaker_cooldown_ms));
     p->backend = backend;
     p->cfg = cfg;
     p->opt = *opt;
+    p->pid = getpid();
+    p->starvation_ns = opt->starvation_ns ? opt->starvation_ns : POOL_STARVATION_NS;
     if (p->opt.connect_attempts == 0)
         p->opt.connect_attempts = 1;
     if (p->opt.min_size > p->opt.max_size)
         p->opt.min_size = p->opt.max_size;
-    p->target.dataset = target->dataset ? strdup(target->dataset) : NULL;
-    p->target.path = target->path ? strdup(target->path) : NULL;
-    p->target.conninfo = target->conninfo ? strdup(target->conninfo) : NULL;
-    breaker_init(&p->breaker, opt->breaker_threshold, ms_to_ns(opt->breaker_cooldown_ms));
-    if (!p->name) {
+    bool failed = false;
+    p->name = strdup_or_null(name, &failed);
+    p->target.dataset = strdup_or_null(target->dataset, &failed);
+    p->target.path = strdup_or_null(target->path, &failed);
+    p->target.conninfo = strdup_or_null(target->conninfo, &failed);
+    int rc = failed ? mdm_error_set(MDM_ENOMEM, "out of memory creating pool %s", name)
+                    : metrics_bind(p);
+    if (rc) {
         pool_destroy(p);
-        return mdm_error_set(MDM_ENOMEM, "out of memory creating pool %s", name);
+        return rc;
     }
-    metrics_bind(p);
     *out = p;
     return 0;
 }
@@ -340,23 +272,23 @@ void pool_destroy(pool *p)
     mdm_conn *idle = p->idle;
     p->idle = NULL;
     for (mdm_conn *c = idle; c; c = c->next_idle)
-        forget_locked(p, c, CLOSE_SHUTDOWN);
+        pool_forget_locked(p, c, CLOSE_SHUTDOWN);
     p->nidle = 0;
-    /* Connections still checked out are closed by pool_release of their holders only if
-     * the pool lives; a caller destroying a pool with borrowed connections is a bug. */
-    gauges_update_locked(p);
-    mdm_gauge_set(p->m.max, 0);
+    if (p->metrics_bound) {
+        pool_gauges_update_locked(p);
+        mdm_gauge_set(p->m.max, 0);
+    }
     pthread_mutex_unlock(&p->lock);
     while (idle) {
         mdm_conn *next = idle->next_idle;
-        conn_close(idle);
+        pool_conn_close(idle);
         idle = next;
     }
     for (mdm_conn *c = p->forgotten, *next; c; c = next) {
         next = c->next_idle;
-        free(c->dataset);
-        free(c); /* the backend connection belongs to the parent process: leave it */
+        pool_conn_abandon(c); /* the backend connection belongs to the parent process */
     }
+    breaker_destroy(&p->breaker);
     pthread_cond_destroy(&p->drained);
     pthread_mutex_destroy(&p->lock);
     free(p->name);
@@ -366,7 +298,45 @@ void pool_destroy(pool *p)
     free(p);
 }
 
+/* How long closing waits for connections still checked out. */
+#define CLOSE_WAIT_MAX_MS 5000ull
+
+void pool_close(pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    size_t out = p->in_use;
+    pthread_mutex_unlock(&p->lock);
+    if (out) {
+        uint64_t wait_ms = p->opt.acquire_timeout_ms < CLOSE_WAIT_MAX_MS ? p->opt.acquire_timeout_ms
+                                                                         : CLOSE_WAIT_MAX_MS;
+        MDM_WARN("pool %s closed with %zu connection(s) still checked out; waiting up to "
+                 "%llu ms for them", p->name, out, (unsigned long long)wait_ms);
+        pool_drain(p, wait_ms);
+        pthread_mutex_lock(&p->lock);
+        out = p->in_use;
+        if (out)
+            p->orphaned = true; /* from here on the last pool_release frees it */
+        pthread_mutex_unlock(&p->lock);
+        if (out) {
+            MDM_WARN("pool %s: %zu connection(s) still checked out; each is closed when "
+                     "checked in, and the pool with the last", p->name, out);
+            return;
+        }
+    }
+    pool_destroy(p);
+}
+
 const char *pool_name(const pool *p) { return p->name; }
+
+void pool_retry_policy(const pool *p, mdm_retry_policy *out)
+{
+    /* Set at creation and never changed: no lock needed. */
+    *out = (mdm_retry_policy){.max_attempts = p->opt.connect_attempts,
+                              .base_delay_ms = p->opt.retry_base_ms,
+                              .max_delay_ms = p->opt.retry_max_ms};
+}
 
 /* ------------------------------------------------------------------ connecting */
 
@@ -403,9 +373,7 @@ static int connect_raw(pool *p, mdm_backend_conn **out, uint64_t deadline_ns)
     return rc;
 }
 
-/* Opens a connection for a slot the caller holds. On failure the slot is still the
- * caller's. */
-static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
+int pool_connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
 {
     *out = NULL;
     mdm_conn *c = calloc(1, sizeof *c);
@@ -417,6 +385,7 @@ static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
         return rc;
     }
     c->backend = p->backend;
+    c->pid = p->pid;
     c->created_ns = c->last_used_ns = mdm_now_ns();
     c->expires_ns = jittered_expiry(p, c->created_ns);
     c->echo = p->cfg && mdm_config_bool(p->cfg, "database.sqlalchemy.echo");
@@ -426,6 +395,14 @@ static int connect_new(pool *p, mdm_conn **out, uint64_t deadline_ns)
 
 int pool_reconnect(pool *p, mdm_conn *c)
 {
+    if (c->pid != p->pid) {
+        /* The parent's session: closing it would end it under the parent's feet. */
+        c->raw = NULL;
+        c->failed = true;
+        return mdm_error_set(MDM_ECLOSED, "pool %s: this connection was opened by process %d "
+                             "before fork(); check out a new one in this process", p->name,
+                             (int)c->pid);
+    }
     if (c->raw)
         c->backend->close(c->raw);
     c->raw = NULL;
@@ -444,501 +421,43 @@ int pool_reconnect(pool *p, mdm_conn *c)
     c->expires_ns = jittered_expiry(p, c->created_ns);
     pthread_mutex_lock(&p->lock);
     p->created++;
-    p->closed[CLOSE_BROKEN]++;
+    pool_count_closed_locked(p, CLOSE_BROKEN);
     pthread_mutex_unlock(&p->lock);
     mdm_counter_add(p->m.created, 1);
-    mdm_counter_add(p->m.closed[CLOSE_BROKEN], 1);
     return 0;
 }
 
-/* Gives up a slot the caller held (a connect failed): pass it to the next waiter. */
-static void slot_return(pool *p)
+void pool_slot_return(pool *p)
 {
     pthread_mutex_lock(&p->lock);
     p->total--;
     p->in_use--;
-    hand_slot_locked(p);
-    maybe_signal_drained_locked(p);
+    pool_hand_slot_locked(p);
+    pool_signal_drained_locked(p);
     pthread_mutex_unlock(&p->lock);
-}
-
-/* ------------------------------------------------------------------ checkout */
-
-/* A waiter that has waited longer than this gets connections handed to it directly;
- * until then a thread that arrives while a connection is idle may take it. Strict
- * handoff on every release would make each checkout under load cost a context switch
- * (a lock convoy); this bound keeps waiters from starving (Go's sync.Mutex does the
- * same). Waiters themselves are always woken and served in arrival order. */
-#define STARVATION_NS 1000000ull
-
-static bool needs_validation(const pool *p, const mdm_conn *c, uint64_t now)
-{
-    return c->failed || now - c->last_used_ns > ms_to_ns(p->opt.validation_window_ms);
-}
-
-static bool expired(const mdm_conn *c, uint64_t now)
-{
-    return c->expires_ns && now >= c->expires_ns;
-}
-
-static int exhausted_error(pool *p, uint64_t waited_ns)
-{
-    /* Called with the lock held: the figures are consistent. */
-    return mdm_error_set(MDM_ETIMEOUT,
-                         "pool %s exhausted: %zu of %zu in use, %zu waiting, waited %llu ms",
-                         p->name, p->in_use, hard_cap(p), p->nwaiting,
-                         (unsigned long long)(waited_ns / 1000000));
-}
-
-static pid_t thread_id(void)
-{
-    static _Thread_local pid_t tid;
-    if (!tid)
-        tid = current_tid();
-    return tid;
-}
-
-/* Marks a connection as borrowed by this thread. Under the pool lock, or before the
- * connection is linked into the pool's list (the monitor reads these for leaks). */
-static void mark_checked_out(mdm_conn *c, uint64_t now)
-{
-    c->checked_out_ns = now;
-    c->checked_out = true;
-    c->holder_tid = thread_id();
-    c->leak_reported = false;
-}
-
-static void dequeue_locked(pool *p, waiter *w)
-{
-    waiter **pp = &p->wait_head, *prev = NULL;
-    while (*pp && *pp != w) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    if (!*pp)
-        return;
-    *pp = w->next;
-    if (p->wait_tail == w)
-        p->wait_tail = prev;
-    p->nwaiting--;
-}
-
-static bool head_starving(const pool *p, uint64_t now)
-{
-    return p->wait_head && now - p->wait_head->since > STARVATION_NS;
-}
-
-int pool_acquire(pool *p, mdm_conn **out)
-{
-    *out = NULL;
-    uint64_t start = mdm_now_ns(), now = start;
-    uint64_t deadline = start + ms_to_ns(p->opt.acquire_timeout_ms);
-    mdm_conn *c = NULL;
-    bool slot = false, queued = false, cond_ready = false;
-    waiter w = {.next = NULL};
-    int rc = 0;
-
-    pthread_mutex_lock(&p->lock);
-    for (;;) {
-        if (w.conn || w.slot) { /* handed to us, already out of the queue */
-            c = w.conn;
-            slot = w.slot;
-            if (c)
-                mark_checked_out(c, now);
-            break;
-        }
-        if (p->draining) {
-            if (queued)
-                dequeue_locked(p, &w);
-            rc = mdm_error_set(MDM_ECLOSED, "pool %s is draining: no new checkouts", p->name);
-            break;
-        }
-        /* A starving head waiter goes first; otherwise whoever runs may take. */
-        bool may_take = !head_starving(p, now) || p->wait_head == &w;
-        if (may_take && p->idle) {
-            c = p->idle;
-            p->idle = c->next_idle;
-            p->nidle--;
-            p->in_use++;
-            mark_checked_out(c, now);
-        } else if (may_take && p->total < hard_cap(p)) {
-            p->total++;
-            p->in_use++;
-            slot = true;
-        }
-        if (c || slot) {
-            if (queued)
-                dequeue_locked(p, &w);
-            break;
-        }
-        if (now >= deadline) {
-            if (queued)
-                dequeue_locked(p, &w);
-            p->timeouts++;
-            mdm_counter_add(p->m.timeouts, 1);
-            rc = exhausted_error(p, now - start);
-            break;
-        }
-        if (!queued) {
-            if (!cond_ready) {
-                pthread_condattr_t attr;
-                pthread_condattr_init(&attr);
-                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-                pthread_cond_init(&w.cond, &attr);
-                pthread_condattr_destroy(&attr);
-                cond_ready = true;
-            }
-            w.since = now;
-            if (p->wait_tail)
-                p->wait_tail->next = &w;
-            else
-                p->wait_head = &w;
-            p->wait_tail = &w;
-            p->nwaiting++;
-            queued = true;
-        }
-        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
-                              .tv_nsec = (long)(deadline % 1000000000ull)};
-        w.signaled = false;
-        pthread_cond_timedwait(&w.cond, &p->lock, &ts);
-        now = mdm_now_ns();
-    }
-    if (rc == 0) {
-        p->checkouts++;
-        /* The wait until now; a slow validation or connect below is not counted. */
-        lat_observe_locked(&p->wait, now - start);
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (cond_ready)
-        pthread_cond_destroy(&w.cond);
-    if (rc)
-        return rc;
-
-    /* Outside the lock: check what we got, or open a connection for our slot. */
-    for (;;) {
-        if (c) {
-            enum close_reason why = CLOSE_SHUTDOWN;
-            if (expired(c, now))
-                why = CLOSE_LIFETIME;
-            else if (needs_validation(p, c, now) && p->backend->ping && p->backend->ping(c->raw) != 0)
-                why = CLOSE_VALIDATION;
-            if (why == CLOSE_SHUTDOWN) {
-                c->failed = false;
-                *out = c;
-                return 0;
-            }
-            /* Replace it: its slot becomes ours. */
-            pthread_mutex_lock(&p->lock);
-            all_unlink(p, c);
-            p->closed[why]++;
-            pthread_mutex_unlock(&p->lock);
-            mdm_counter_add(p->m.closed[why], 1);
-            conn_close(c);
-            c = NULL;
-            slot = true;
-        }
-        if (slot) {
-            rc = connect_new(p, &c, deadline);
-            if (rc) {
-                slot_return(p);
-                return rc;
-            }
-            mark_checked_out(c, mdm_now_ns());
-            pthread_mutex_lock(&p->lock);
-            all_link(p, c);
-            p->created++;
-            pthread_mutex_unlock(&p->lock);
-            mdm_counter_add(p->m.created, 1);
-            *out = c;
-            return 0;
-        }
-    }
-}
-
-/* ------------------------------------------------------------------ checkin */
-
-/* Gives a connection back to the idle stack or a waiter. Under the lock. */
-static void give_back_locked(pool *p, mdm_conn *c, uint64_t now)
-{
-    if (head_starving(p, now)) {
-        waiter *w = p->wait_head;
-        p->wait_head = w->next;
-        if (!p->wait_head)
-            p->wait_tail = NULL;
-        p->nwaiting--;
-        p->in_use++;
-        w->conn = c;
-        pthread_cond_signal(&w->cond);
-        return;
-    }
-    c->next_idle = p->idle;
-    p->idle = c;
-    p->nidle++;
-    /* Wake the oldest waiter to compete for it (once per wait, not per release). */
-    if (p->wait_head && !p->wait_head->signaled) {
-        p->wait_head->signaled = true;
-        pthread_cond_signal(&p->wait_head->cond);
-    }
-}
-
-void pool_release(pool *p, mdm_conn *c)
-{
-    if (!c)
-        return;
-    uint64_t now = mdm_now_ns();
-    uint64_t used = now - c->checked_out_ns;
-    bool broken = c->raw == NULL;
-    free(c->load_table); /* an open load ends with the transaction the reset rolls back */
-    c->load_table = NULL;
-    if (!broken && (c->in_transaction || c->failed || c->session_changed)) {
-        c->in_transaction = false;
-        c->session_changed = false;
-        broken = (p->backend->reset && p->backend->reset(c->raw) != 0) ||
-                 (c->failed && p->backend->ping && p->backend->ping(c->raw) != 0);
-        c->failed = false;
-        now = mdm_now_ns();
-    }
-    c->last_used_ns = now;
-
-    pthread_mutex_lock(&p->lock);
-    if (c->generation != 0) {
-        /* Checked out before a fork(), in the parent: not the child's to reuse. */
-        pthread_mutex_unlock(&p->lock);
-        return;
-    }
-    c->checked_out = false;
-    p->in_use--;
-    lat_observe_locked(&p->usage, used);
-    bool close_it = true;
-    enum close_reason why = CLOSE_SHUTDOWN;
-    if (broken)
-        why = CLOSE_BROKEN;
-    else if (p->total > p->opt.max_size)
-        why = CLOSE_RESIZE;
-    else if (expired(c, now))
-        why = CLOSE_LIFETIME;
-    else if (!p->draining)
-        close_it = false;
-    if (close_it) {
-        forget_locked(p, c, why);
-        hand_slot_locked(p);
-        maybe_signal_drained_locked(p);
-        pthread_mutex_unlock(&p->lock);
-        conn_close(c);
-        return;
-    }
-    give_back_locked(p, c, now);
-    pthread_mutex_unlock(&p->lock);
-}
-
-/* ------------------------------------------------------------------ management */
-
-int pool_resize(pool *p, size_t min_size, size_t max_size)
-{
-    if (max_size == 0 || min_size > max_size)
-        return mdm_error_set(MDM_EINVALID, "pool %s: need 0 <= min (%zu) <= max (%zu), max >= 1",
-                             p->name, min_size, max_size);
-    mdm_conn *surplus = NULL;
-    pthread_mutex_lock(&p->lock);
-    p->opt.min_size = min_size;
-    p->opt.max_size = max_size;
-    while (p->total > max_size && p->idle) {
-        mdm_conn *c = p->idle;
-        p->idle = c->next_idle;
-        p->nidle--;
-        forget_locked(p, c, CLOSE_RESIZE);
-        c->next_idle = surplus;
-        surplus = c;
-    }
-    /* Growing lets waiters open connections now. */
-    while (p->wait_head && p->total < hard_cap(p))
-        hand_slot_locked(p);
-    gauges_update_locked(p);
-    pthread_mutex_unlock(&p->lock);
-    while (surplus) {
-        mdm_conn *next = surplus->next_idle;
-        conn_close(surplus);
-        surplus = next;
-    }
-    return 0;
-}
-
-int pool_drain(pool *p, uint64_t timeout_ms)
-{
-    int rc = 0;
-    uint64_t deadline = mdm_now_ns() + ms_to_ns(timeout_ms);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(timeout_ms / 1000);
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&p->lock);
-    p->draining = true;
-    for (waiter *w = p->wait_head; w; w = w->next)
-        pthread_cond_signal(&w->cond);
-    while (p->in_use > 0 && mdm_now_ns() < deadline)
-        pthread_cond_timedwait(&p->drained, &p->lock, &ts);
-    if (p->in_use > 0)
-        rc = mdm_error_set(MDM_ETIMEOUT, "pool %s: %zu connections still checked out after %llu ms",
-                           p->name, p->in_use, (unsigned long long)timeout_ms);
-    mdm_conn *idle = p->idle;
-    p->idle = NULL;
-    p->nidle = 0;
-    for (mdm_conn *c = idle; c; c = c->next_idle)
-        forget_locked(p, c, CLOSE_SHUTDOWN);
-    gauges_update_locked(p);
-    pthread_mutex_unlock(&p->lock);
-    while (idle) {
-        mdm_conn *next = idle->next_idle;
-        conn_close(idle);
-        idle = next;
-    }
-    return rc;
-}
-
-void pool_stats(pool *p, mdm_pool_stats *s)
-{
-    memset(s, 0, sizeof *s);
-    pthread_mutex_lock(&p->lock);
-    snprintf(s->name, sizeof s->name, "%s", p->name);
-    s->backend = p->backend->name;
-    s->size = p->total;
-    s->idle = p->nidle;
-    s->in_use = p->in_use;
-    s->waiting = p->nwaiting;
-    s->min_size = p->opt.min_size;
-    s->max_size = hard_cap(p);
-    s->checkouts = p->checkouts;
-    s->created = p->created;
-    s->timeouts = p->timeouts;
-    s->connect_failures = p->connect_failures;
-    s->leaks_reported = p->leaks_reported;
-    s->closed_lifetime = p->closed[CLOSE_LIFETIME];
-    s->closed_idle = p->closed[CLOSE_IDLE];
-    s->closed_broken = p->closed[CLOSE_BROKEN];
-    s->closed_validation = p->closed[CLOSE_VALIDATION];
-    s->closed_resize = p->closed[CLOSE_RESIZE];
-    s->wait_p50_ms = lat_quantile_ms_locked(&p->wait, 0.50);
-    s->wait_p99_ms = lat_quantile_ms_locked(&p->wait, 0.99);
-    s->usage_p50_ms = lat_quantile_ms_locked(&p->usage, 0.50);
-    s->usage_p99_ms = lat_quantile_ms_locked(&p->usage, 0.99);
-    pthread_mutex_unlock(&p->lock);
-    s->breaker = breaker_state_name(&p->breaker, mdm_now_ns());
-}
-
-/* ------------------------------------------------------------------ upkeep */
-
-typedef struct leak_note {
-    uint64_t age_ms;
-    pid_t tid;
-} leak_note;
-
-void pool_maintain(pool *p)
-{
-    enum { MAX_LEAK_NOTES = 8 };
-    leak_note leaks[MAX_LEAK_NOTES];
-    size_t nleaks = 0, refill = 0;
-    mdm_conn *to_close = NULL;
-    bool warn_capacity = false;
-    size_t in_use = 0, max = 0, waiting = 0;
-    uint64_t now = mdm_now_ns();
-
-    pthread_mutex_lock(&p->lock);
-    if (p->draining) {
-        pthread_mutex_unlock(&p->lock);
-        return;
-    }
-    /* Idle connections: past their lifetime, or idle too long above the minimum. The
-     * oldest-used sit at the bottom of the LIFO stack. */
-    mdm_conn **pp = &p->idle;
-    while (*pp) {
-        mdm_conn *c = *pp;
-        bool too_old = expired(c, now);
-        bool too_idle = p->opt.idle_timeout_ms && p->total > p->opt.min_size &&
-                        now - c->last_used_ns > ms_to_ns(p->opt.idle_timeout_ms);
-        if (too_old || too_idle) {
-            *pp = c->next_idle;
-            p->nidle--;
-            forget_locked(p, c, too_old ? CLOSE_LIFETIME : CLOSE_IDLE);
-            c->next_idle = to_close;
-            to_close = c;
-        } else {
-            pp = &c->next_idle;
-        }
-    }
-    if (p->total < p->opt.min_size && !breaker_is_open(&p->breaker, now)) {
-        refill = p->opt.min_size - p->total;
-        p->total += refill; /* reserved: opened below, outside the lock */
-    }
-    if (p->opt.leak_threshold_ms) {
-        for (mdm_conn *c = p->all; c; c = c->all_next) {
-            if (c->checked_out && !c->leak_reported &&
-                now - c->checked_out_ns > ms_to_ns(p->opt.leak_threshold_ms)) {
-                c->leak_reported = true;
-                p->leaks_reported++;
-                if (nleaks < MAX_LEAK_NOTES)
-                    leaks[nleaks++] = (leak_note){(now - c->checked_out_ns) / 1000000, c->holder_tid};
-            }
-        }
-    }
-    in_use = p->in_use;
-    max = hard_cap(p);
-    waiting = p->nwaiting;
-    if (in_use * 10 >= max * 9 && now - p->last_capacity_warning_ns > ms_to_ns(60000)) {
-        warn_capacity = true;
-        p->last_capacity_warning_ns = now;
-    }
-    gauges_update_locked(p);
-    lat_export_locked(&p->wait, p->m.wait);
-    lat_export_locked(&p->usage, p->m.usage);
-    pthread_mutex_unlock(&p->lock);
-
-    while (to_close) {
-        mdm_conn *next = to_close->next_idle;
-        conn_close(to_close);
-        to_close = next;
-    }
-    for (size_t i = 0; i < nleaks; i++)
-        MDM_WARN("pool %s: connection held for %llu ms by thread %d (leak threshold %llu ms)",
-                 p->name, (unsigned long long)leaks[i].age_ms, (int)leaks[i].tid,
-                 (unsigned long long)p->opt.leak_threshold_ms);
-    if (warn_capacity)
-        MDM_WARN("pool %s near capacity: %zu of %zu in use, %zu waiting", p->name, in_use, max,
-                 waiting);
-    for (size_t i = 0; i < refill; i++) {
-        mdm_conn *c = NULL;
-        int rc = connect_new(p, &c, mdm_now_ns());
-        pthread_mutex_lock(&p->lock);
-        if (rc) {
-            p->total--;
-            hand_slot_locked(p);
-            pthread_mutex_unlock(&p->lock);
-            MDM_DEBUG("pool %s: refill failed: %s", p->name, mdm_error_last()->message);
-            continue;
-        }
-        all_link(p, c);
-        p->created++;
-        give_back_locked(p, c, mdm_now_ns());
-        pthread_mutex_unlock(&p->lock);
-        mdm_counter_add(p->m.created, 1);
-    }
 }
 
 /* ------------------------------------------------------------------ fork */
 
-void pool_lock_for_fork(pool *p) { pthread_mutex_lock(&p->lock); }
-void pool_unlock_after_fork(pool *p) { pthread_mutex_unlock(&p->lock); }
+void pool_lock_for_fork(pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->breaker.lock);
+}
+
+void pool_unlock_after_fork(pool *p)
+{
+    pthread_mutex_unlock(&p->breaker.lock);
+    pthread_mutex_unlock(&p->lock);
+}
 
 void pool_forget_after_fork(pool *p)
 {
     /* Only this thread exists in the child. Every inherited connection, idle or
      * borrowed, is dropped from the books without closing: closing would send the
-     * server a goodbye on the parent's session or touch the parent's file locks. */
-    for (mdm_conn *c = p->all; c; c = c->all_next)
-        c->generation = 1;
+     * server a goodbye on the parent's session or touch the parent's file locks. The
+     * new stamp tells the borrowed ones apart when they are checked in. */
+    p->pid = getpid();
     for (mdm_conn *c = p->idle, *next; c; c = next) {
         next = c->next_idle;
         c->next_idle = p->forgotten;
@@ -947,5 +466,7 @@ void pool_forget_after_fork(pool *p)
     p->idle = NULL;
     p->all = NULL;
     p->nidle = p->total = p->in_use = p->nwaiting = 0;
-    p->wait_head = p->wait_tail = NULL;
+    p->wait_head = p->wait_tail = NULL; /* their threads did not come along */
+    /* Threads of the parent may have been waiting on it: start from a fresh one. */
+    monotonic_cond_init(&p->drained);
 }

@@ -19,6 +19,9 @@ typedef struct pool_options {
     uint64_t retry_max_ms;         /* longest single backoff */
     unsigned breaker_threshold;    /* consecutive connect failures that open it; 0: off */
     uint64_t breaker_cooldown_ms;  /* open this long before one probe is let through */
+    size_t max_waiters;            /* queued checkouts beyond this fail at once; 0: no limit */
+    uint64_t starvation_ns;        /* a waiter queued this long is handed returned
+                                    * connections directly; 0: 1 ms (tests raise it) */
 } pool_options;
 
 typedef struct pool pool;
@@ -29,9 +32,13 @@ void pool_options_from_config(pool_options *opt, const mdm_backend *backend,
 
 int pool_create(pool **out, const char *name, const mdm_backend *backend,
                 const mdm_target *target, const mdm_config *cfg, const pool_options *opt);
-/* Closes idle connections; connections still checked out are closed when returned.
- * The caller guarantees no thread is waiting in pool_acquire. */
+/* Closes idle connections and frees the pool. The caller guarantees no connection is
+ * checked out and no thread is waiting in pool_acquire (pool_close does not). */
 void pool_destroy(pool *p);
+/* Closes the pool after its last user let go: connections still checked out are
+ * waited for (with a warning); any still out after the wait are closed when checked
+ * in, and the last checkin frees the pool. */
+void pool_close(pool *p);
 
 int pool_acquire(pool *p, mdm_conn **out);
 void pool_release(pool *p, mdm_conn *conn);
@@ -47,16 +54,21 @@ int pool_resize(pool *p, size_t min_size, size_t max_size);
 int pool_drain(pool *p, uint64_t timeout_ms);
 
 void pool_stats(pool *p, mdm_pool_stats *out);
+/* The pool's connect retry settings, the defaults of mdm_store_transaction. */
+void pool_retry_policy(const pool *p, mdm_retry_policy *out);
 const char *pool_name(const pool *p);
 
 /* One round of upkeep (the monitor thread calls it): close expired and surplus idle
  * connections, refill to min_size, report leaks, warn near capacity, update gauges. */
 void pool_maintain(pool *p);
 
-/* After fork(): the child forgets every connection it inherited without closing it
- * (closing would end the parent's sessions). Called from the atfork child handler. */
+/* After fork(): the child stamps the pool with its own pid and forgets every
+ * connection it inherited without closing it (closing would end the parent's
+ * sessions); an inherited connection checked in later is recognised by its stamp and
+ * never reset, reused or closed. Called from the atfork child handler. */
 void pool_forget_after_fork(pool *p);
-/* Taken before fork and released after, so the child never inherits a held lock. */
+/* The pool's and its breaker's locks, taken before fork and released after (in parent
+ * and child), so the child never inherits a held lock. */
 void pool_lock_for_fork(pool *p);
 void pool_unlock_after_fork(pool *p);
 

@@ -3,6 +3,8 @@
 #include "storage/pools.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +23,20 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static entry *entries;
 static size_t nentries;
 
+/* The monitor. `gen` names the current thread: a thread whose generation is no longer
+ * current has been told to stop, and whoever changed it joins it. A monitor that finds
+ * no pool left stops on its own and detaches itself, under the lock and only while its
+ * generation is current, so no one can be joining it. */
 static struct {
     pthread_t thread;
     bool running;
-    bool stop;
-    pthread_cond_t wake;
+    unsigned gen;
+    pthread_cond_t wake; /* CLOCK_MONOTONIC */
     uint64_t interval_ms;
-} monitor = {.wake = PTHREAD_COND_INITIALIZER, .interval_ms = 1000};
+} monitor = {.interval_ms = 1000};
+static _Atomic int monitor_threads; /* alive, for the tests */
 
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* Who hears about pools closing (mdm --stats). */
 static struct {
@@ -45,8 +52,19 @@ void mdm_pools_on_close(void (*fn)(const mdm_pool_stats *stats, void *ctx), void
     pthread_mutex_unlock(&lock);
 }
 
+static void monotonic_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 /* ------------------------------------------------------------------ fork */
 
+/* The registry lock, then each pool's lock and breaker lock, are held across fork() so
+ * that the child inherits them unlocked and consistent. */
 static void before_fork(void)
 {
     pthread_mutex_lock(&lock);
@@ -67,14 +85,18 @@ static void after_fork_child(void)
         pool_unlock_after_fork(e->pool);
         pool_forget_after_fork(e->pool);
     }
-    /* The monitor thread did not come along; the next pools_get starts a new one. */
+    /* The monitor thread did not come along (nothing to join); the next pools_get
+     * starts one. */
     monitor.running = false;
-    monitor.stop = false;
+    monitor.gen++;
+    monitor_threads = 0;
+    monotonic_cond_init(&monitor.wake);
     pthread_mutex_unlock(&lock);
 }
 
-static void install_fork_handlers(void)
+static void init_process_state(void)
 {
+    monotonic_cond_init(&monitor.wake);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
@@ -82,23 +104,16 @@ static void install_fork_handlers(void)
 
 static void *monitor_main(void *arg)
 {
-    (void)arg;
+    unsigned gen = (unsigned)(uintptr_t)arg;
     pthread_mutex_lock(&lock);
-    while (!monitor.stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + monitor.interval_ms * 1000000ull;
-        ts.tv_sec += (time_t)(ns / 1000000000ull);
-        ts.tv_nsec = (long)(ns % 1000000000ull);
-        pthread_cond_timedwait(&monitor.wake, &lock, &ts);
-        if (monitor.stop)
+    while (monitor.gen == gen) {
+        uint64_t deadline = mdm_now_ns() + monitor.interval_ms * 1000000ull;
+        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000ull),
+                              .tv_nsec = (long)(deadline % 1000000000ull)};
+        while (monitor.gen == gen && mdm_now_ns() < deadline)
+            pthread_cond_timedwait(&monitor.wake, &lock, &ts);
+        if (monitor.gen != gen)
             break;
-        if (nentries == 0) {
-            /* The last pool went while we held a pin on it: nobody will join us. */
-            monitor.running = false;
-            pthread_detach(pthread_self());
-            break;
-        }
         /* Pin the pools, then work on them without the registry lock: upkeep connects
          * and closes, which must not block stores being opened or closed. */
         size_t n = 0;
@@ -114,10 +129,37 @@ static void *monitor_main(void *arg)
             pools_put(pinned[i]);
         free(pinned);
         pthread_mutex_lock(&lock);
+        if (monitor.gen == gen && nentries == 0) {
+            /* We dropped the last pool: nobody will stop us, so stop and detach. */
+            monitor.running = false;
+            monitor.gen++;
+            pthread_detach(pthread_self());
+            break;
+        }
     }
+    monitor_threads--;
     pthread_mutex_unlock(&lock);
     return NULL;
 }
+
+/* Under the lock. False when the thread could not be started. */
+static bool monitor_start_locked(void)
+{
+    if (monitor.running)
+        return true;
+    unsigned gen = ++monitor.gen;
+    monitor_threads++;
+    if (pthread_create(&monitor.thread, NULL, monitor_main, (void *)(uintptr_t)gen) != 0) {
+        monitor_threads--;
+        return false;
+    }
+    monitor.running = true;
+    return true;
+}
+
+int pools_monitor_threads(void) { return monitor_threads; }
+
+void (*pools_test_before_join)(void);
 
 /* ------------------------------------------------------------------ registry */
 
@@ -144,55 +186,66 @@ static char *pool_public_name(const mdm_backend *be, const mdm_target *t, const 
     return strbuf_detach(&sb);
 }
 
-int pools_get(pool **out, const mdm_backend *be, const mdm_target *t, const mdm_config *cfg)
+static entry *find_locked(const char *key)
 {
-    *out = NULL;
-    pthread_once(&fork_once, install_fork_handlers);
-    char *key = pool_key(be, t, cfg);
-    if (!key)
-        return MDM_ENOMEM;
-    int rc = 0;
-    pthread_mutex_lock(&lock);
     entry *e = entries;
     while (e && strcmp(e->key, key) != 0)
         e = e->next;
-    if (e) {
-        e->refs++;
-        free(key);
-    } else {
+    return e;
+}
+
+int pools_get(pool **out, const mdm_backend *be, const mdm_target *t, const mdm_config *cfg)
+{
+    *out = NULL;
+    pthread_once(&init_once, init_process_state);
+    char *key = pool_key(be, t, cfg);
+    if (!key)
+        return mdm_error_set(MDM_ENOMEM, "out of memory creating a pool");
+    pool *made = NULL;
+    entry *fresh = NULL;
+    pthread_mutex_lock(&lock);
+    entry *e = find_locked(key);
+    if (!e) {
+        /* Created without the registry lock: creating registers metrics, whose lock
+         * must never be taken under ours (fork handlers take both). */
+        pthread_mutex_unlock(&lock);
         char *name = pool_public_name(be, t, cfg);
         pool_options opt;
         pool_options_from_config(&opt, be, cfg);
-        pool *p = NULL;
-        e = calloc(1, sizeof *e);
-        rc = !name || !e ? mdm_error_set(MDM_ENOMEM, "out of memory creating a pool")
-                         : pool_create(&p, name, be, t, cfg, &opt);
+        fresh = calloc(1, sizeof *fresh);
+        int rc = !name || !fresh ? mdm_error_set(MDM_ENOMEM, "out of memory creating a pool")
+                                 : pool_create(&made, name, be, t, cfg, &opt);
         free(name);
         if (rc) {
-            free(e);
+            free(fresh);
             free(key);
-            pthread_mutex_unlock(&lock);
             return rc;
         }
-        e->key = key;
-        e->pool = p;
-        e->refs = 1;
-        e->next = entries;
-        entries = e;
-        nentries++;
-        uint64_t interval = (uint64_t)mdm_config_int(cfg, "database.pool.monitor_interval_ms");
-        if (interval)
-            monitor.interval_ms = interval;
+        pthread_mutex_lock(&lock);
+        if (!(e = find_locked(key))) { /* nobody made it meanwhile */
+            e = fresh;
+            fresh = NULL;
+            e->key = key;
+            key = NULL;
+            e->pool = made;
+            made = NULL;
+            e->next = entries;
+            entries = e;
+            nentries++;
+            uint64_t interval = (uint64_t)mdm_config_int(cfg, "database.pool.monitor_interval_ms");
+            if (interval)
+                monitor.interval_ms = interval;
+        }
     }
-    if (!monitor.running) {
-        monitor.stop = false;
-        if (pthread_create(&monitor.thread, NULL, monitor_main, NULL) == 0)
-            monitor.running = true;
-        else
-            MDM_WARN("could not start the pool monitor thread; pools work without upkeep");
-    }
+    e->refs++;
+    bool started = monitor_start_locked();
     *out = e->pool;
     pthread_mutex_unlock(&lock);
+    pool_destroy(made); /* lost a race to make it */
+    free(fresh);
+    free(key);
+    if (!started)
+        MDM_WARN("could not start the pool monitor thread; pools work without upkeep");
     return 0;
 }
 
@@ -215,9 +268,11 @@ void pools_put(pool *p)
         free(e->key);
         free(e);
         if (nentries == 0 && monitor.running && !pthread_equal(pthread_self(), monitor.thread)) {
-            monitor.stop = true;
+            /* Tell it to stop and join it; a monitor started after this is another
+             * generation and keeps running. */
             monitor.running = false;
-            pthread_cond_signal(&monitor.wake);
+            monitor.gen++;
+            pthread_cond_broadcast(&monitor.wake);
             thread = monitor.thread;
             join = true;
         }
@@ -225,6 +280,8 @@ void pools_put(pool *p)
     void (*report)(const mdm_pool_stats *, void *) = doomed ? on_close.fn : NULL;
     void *report_ctx = on_close.ctx;
     pthread_mutex_unlock(&lock);
+    if (join && pools_test_before_join)
+        pools_test_before_join();
     if (join)
         pthread_join(thread, NULL);
     if (report) {
@@ -232,7 +289,7 @@ void pools_put(pool *p)
         pool_stats(doomed, &s);
         report(&s, report_ctx);
     }
-    pool_destroy(doomed);
+    pool_close(doomed);
 }
 
 int pools_stats_all(mdm_pool_stats **out, size_t *count)

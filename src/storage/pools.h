@@ -14,4 +14,9 @@ void pools_put(pool *p);
 /* Stats of every live pool; caller frees. */
 int pools_stats_all(mdm_pool_stats **out, size_t *count);
 
+/* For the tests: monitor threads alive now; a hook run by pools_put between telling
+ * the monitor to stop and joining it (NULL in production). */
+int pools_monitor_threads(void);
+extern void (*pools_test_before_join)(void);
+
 #endif

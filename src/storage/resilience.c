@@ -46,6 +46,8 @@ void breaker_init(breaker *b, unsigned threshold, uint64_t cooldown_ns)
     b->cooldown_ns = cooldown_ns;
 }
 
+void breaker_destroy(breaker *b) { pthread_mutex_destroy(&b->lock); }
+
 int breaker_allow(breaker *b, uint64_t now, const char *name)
 {
     int rc = 0;

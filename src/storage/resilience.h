@@ -32,6 +32,7 @@ typedef struct breaker {
 } breaker;
 
 void breaker_init(breaker *b, unsigned threshold, uint64_t cooldown_ns);
+void breaker_destroy(breaker *b);
 /* 0 when a connect may be tried now; MDM_ECONNECT with an explaining message when the
  * breaker is open (or half-open with its probe already out). */
 int breaker_allow(breaker *b, uint64_t now_ns, const char *name);

@@ -78,6 +78,7 @@ void mdm_store_free(mdm_store *s)
 const char *mdm_store_backend_name(const mdm_store *s) { return s->backend->name; }
 const char *mdm_store_describe(const mdm_store *s) { return pool_name(s->pool); }
 const char *mdm_store_dataset(const mdm_store *s) { return s->dataset; }
+pool *mdm_store_pool(const mdm_store *s) { return s->pool; }
 
 /* A server backend serves many datasets per pool: point the session at ours. */
 static int select_dataset(mdm_store *s, mdm_conn *c)

@@ -1,10 +1,14 @@
 /* Pools on the real engines (seed 000's integration tests): ten workers writing twenty
- * tables, pool limits, and ten readers with ten writers on one table. */
+ * tables, pool limits, ten readers with ten writers on one table, and whole
+ * transactions retried on conflicts. The workers outnumber the pool's connections
+ * (POOL_SIZE), so they really compete for them. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conformance/fixture.h"
+
+enum { POOL_SIZE = 4 };
 
 static const mdm_field cols[] = {{"thread_id", MDM_TYPE_INT64}, {"value", MDM_TYPE_INT64}};
 
@@ -80,6 +84,7 @@ static void ten_workers_twenty_tables(void **state)
     (void)state;
     next_job = 0;
     memset(jobs, 0, sizeof jobs);
+    CHECK(mdm_store_resize(fx.store, 0, POOL_SIZE));
     pthread_t th[10];
     for (int i = 0; i < 10; i++)
         pthread_create(&th[i], NULL, writer_worker, NULL);
@@ -101,8 +106,11 @@ static void ten_workers_twenty_tables(void **state)
     fixture_checkin(c);
     mdm_pool_stats s;
     CHECK(mdm_store_pool_stats(fx.store, &s));
-    assert_true(s.size <= s.max_size);
+    assert_true(s.size <= POOL_SIZE);
+    assert_int_equal(s.max_size, POOL_SIZE);
     assert_int_equal(s.in_use, 0);
+    assert_int_equal(s.timeouts, 0);
+    CHECK(mdm_store_resize(fx.store, 1, 16));
 }
 
 static void pool_limits_are_kept(void **state)
@@ -189,6 +197,7 @@ static void readers_and_writers_keep_integrity(void **state)
     mdm_batch_free(b);
     fixture_checkin(c);
 
+    CHECK(mdm_store_resize(fx.store, 0, POOL_SIZE));
     pthread_t th[20];
     job j[20];
     for (int i = 0; i < 10; i++) {
@@ -205,11 +214,81 @@ static void readers_and_writers_keep_integrity(void **state)
     c = fixture_checkout();
     assert_int_equal(count_rows(c, "integrity"), 1010);
     fixture_checkin(c);
+    mdm_pool_stats s;
+    CHECK(mdm_store_pool_stats(fx.store, &s));
+    assert_true(s.size <= POOL_SIZE);
+    CHECK(mdm_store_resize(fx.store, 1, 16));
+}
+
+/* Eight workers each run ten transactions that bump one shared counter and append to a
+ * ledger, through mdm_store_transaction. Concurrent updates of one row conflict on
+ * DuckDB (MDM_EBUSY, rolled back and retried); SQLite and PostgreSQL make them wait.
+ * Either way every transaction lands exactly once, both halves of it. */
+enum { TX_WORKERS = 8, TX_EACH = 10 };
+
+static int bump(mdm_conn *c, void *ctx)
+{
+    mdm_value id = mdm_value_int64(*(int64_t *)ctx);
+    int rc = mdm_conn_execute(c, "UPDATE counter SET v = v + 1", NULL, 0, NULL, NULL, NULL);
+    return rc ? rc : mdm_conn_execute(c, "INSERT INTO ledger VALUES (?)", &id, 1, NULL, NULL, NULL);
+}
+
+static void *bumper(void *arg)
+{
+    job *j = arg;
+    mdm_retry_policy policy = {.max_attempts = 100, .base_delay_ms = 1, .max_delay_ms = 20};
+    for (int i = 0; i < TX_EACH && !j->rc; i++) {
+        int64_t id = (int64_t)j->n * TX_EACH + i;
+        if ((j->rc = mdm_store_transaction(fx.store, bump, &id, &policy)))
+            snprintf(j->error, sizeof j->error, "%s", mdm_error_last()->message);
+    }
+    return NULL;
+}
+
+static int first_int(const mdm_batch *b, void *ctx)
+{
+    if (mdm_batch_nrows(b) > 0)
+        *(int64_t *)ctx = mdm_batch_int64(b, 0, 0);
+    return 0;
+}
+
+static void transactions_retry_conflicts(void **state)
+{
+    (void)state;
+    mdm_conn *c = fixture_checkout();
+    CHECK(mdm_conn_execute(c, "CREATE TABLE counter (v BIGINT NOT NULL)", NULL, 0, NULL, NULL, NULL));
+    CHECK(mdm_conn_execute(c, "INSERT INTO counter VALUES (0)", NULL, 0, NULL, NULL, NULL));
+    CHECK(mdm_conn_execute(c, "CREATE TABLE ledger (id BIGINT NOT NULL)", NULL, 0, NULL, NULL, NULL));
+    fixture_checkin(c);
+    CHECK(mdm_store_resize(fx.store, 0, POOL_SIZE));
+    pthread_t th[TX_WORKERS];
+    job j[TX_WORKERS];
+    for (int i = 0; i < TX_WORKERS; i++) {
+        j[i] = (job){.n = i};
+        pthread_create(&th[i], NULL, bumper, &j[i]);
+    }
+    for (int i = 0; i < TX_WORKERS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < TX_WORKERS; i++)
+        if (j[i].rc)
+            fail_msg("worker %d: %s", i, j[i].error);
+    c = fixture_checkout();
+    int64_t v = -1;
+    CHECK(mdm_conn_execute(c, "SELECT v FROM counter", NULL, 0, first_int, &v, NULL));
+    assert_int_equal(v, TX_WORKERS * TX_EACH);
+    assert_int_equal(count_rows(c, "ledger"), TX_WORKERS * TX_EACH);
+    int64_t distinct = -1;
+    CHECK(mdm_conn_execute(c, "SELECT COUNT(DISTINCT id) FROM ledger", NULL, 0, first_int,
+                           &distinct, NULL));
+    assert_int_equal(distinct, TX_WORKERS * TX_EACH);
+    fixture_checkin(c);
+    CHECK(mdm_store_resize(fx.store, 1, 16));
 }
 
 const struct CMUnitTest pooling_tests[] = {
     cmocka_unit_test_setup_teardown(ten_workers_twenty_tables, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(pool_limits_are_kept, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(readers_and_writers_keep_integrity, fixture_setup, fixture_teardown),
+    cmocka_unit_test_setup_teardown(transactions_retry_conflicts, fixture_setup, fixture_teardown),
 };
 const size_t pooling_ntests = sizeof pooling_tests / sizeof pooling_tests[0];

@@ -1,12 +1,13 @@
-/* Ten threads, each with its own connection from one store, each writing and reading its
- * own table at the same time. */
+/* Ten threads sharing one store whose pool has fewer connections (POOL_SIZE), each
+ * writing and reading its own table at the same time: every batch is a checkout of its
+ * own, so the threads compete for connections all along. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conformance/fixture.h"
 
-enum { THREADS = 10, BATCHES = 20, ROWS_PER_BATCH = 1000 };
+enum { THREADS = 10, BATCHES = 20, ROWS_PER_BATCH = 1000, POOL_SIZE = 4 };
 
 static const mdm_field cols[] = {{"thread", MDM_TYPE_INT64}, {"seq", MDM_TYPE_INT64},
                                  {"label", MDM_TYPE_TEXT}};
@@ -19,13 +20,18 @@ typedef struct worker {
     bool order_ok;
 } worker;
 
-/* Transient errors (a busy SQLite file, a DuckDB write conflict) are retried, as the
- * storage layer's callers do; anything else fails the worker. */
-static int with_retry(int (*op)(mdm_conn *, void *), mdm_conn *c, void *arg)
+/* One operation on a connection of its own: checked out, run, checked in. Transient
+ * errors (a busy SQLite file, a DuckDB write conflict) are retried, as the storage
+ * layer's callers do; anything else fails the worker. */
+static int with_retry(int (*op)(mdm_conn *, void *), void *arg)
 {
     int rc = 0;
     for (int attempt = 0; attempt < 50; attempt++) {
+        mdm_conn *c = NULL;
+        if ((rc = mdm_store_checkout(fx.store, &c)))
+            return rc;
         rc = op(c, arg);
+        mdm_store_checkin(fx.store, c);
         if (!mdm_error_is_transient(rc))
             return rc;
     }
@@ -48,6 +54,11 @@ static int append_op(mdm_conn *c, void *arg)
     return mdm_conn_append(c, a->table, a->batch);
 }
 
+typedef struct read_arg {
+    const char *table;
+    struct worker *w;
+} read_arg;
+
 static int check_rows(const mdm_batch *b, void *ctx)
 {
     worker *w = ctx;
@@ -59,16 +70,22 @@ static int check_rows(const mdm_batch *b, void *ctx)
     return 0;
 }
 
+static int read_op(mdm_conn *c, void *arg)
+{
+    read_arg *a = arg;
+    a->w->order_ok = true;
+    a->w->next_seq = 0;
+    mdm_read_request req = {.table = a->table, .limit = -1};
+    return mdm_conn_read(c, &req, check_rows, a->w);
+}
+
 static void *work(void *p)
 {
     worker *w = p;
-    mdm_conn *c = NULL;
     char table[32];
     snprintf(table, sizeof table, "worker %d", w->id);
     mdm_batch *b = NULL;
-    if ((w->rc = mdm_store_checkout(fx.store, &c)))
-        goto cleanup;
-    if ((w->rc = with_retry(create_op, c, table)))
+    if ((w->rc = with_retry(create_op, table)))
         goto cleanup;
     if ((w->rc = mdm_batch_new(&b, cols, 3, ROWS_PER_BATCH)))
         goto cleanup;
@@ -86,24 +103,22 @@ static void *work(void *p)
                 goto cleanup;
         }
         append_arg a = {table, b};
-        if ((w->rc = with_retry(append_op, c, &a)))
+        if ((w->rc = with_retry(append_op, &a)))
             goto cleanup;
     }
-    w->order_ok = true;
-    mdm_read_request req = {.table = table, .limit = -1};
-    w->rc = mdm_conn_read(c, &req, check_rows, w);
+    read_arg r = {table, w};
+    w->rc = with_retry(read_op, &r);
 cleanup:
     if (w->rc)
         snprintf(w->error, sizeof w->error, "%s", mdm_error_last()->message);
     mdm_batch_free(b);
-    if (c)
-        mdm_store_checkin(fx.store, c);
     return NULL;
 }
 
 static void ten_threads_own_tables(void **state)
 {
     (void)state;
+    CHECK(mdm_store_resize(fx.store, 0, POOL_SIZE));
     pthread_t th[THREADS];
     worker w[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -125,6 +140,12 @@ static void ten_threads_own_tables(void **state)
         assert_int_equal(count_rows(c, table), BATCHES * ROWS_PER_BATCH);
     }
     fixture_checkin(c);
+    mdm_pool_stats s;
+    CHECK(mdm_store_pool_stats(fx.store, &s));
+    assert_true(s.size <= POOL_SIZE);
+    assert_int_equal(s.timeouts, 0);
+    assert_true(s.checkouts >= THREADS * (BATCHES + 2));
+    CHECK(mdm_store_resize(fx.store, 1, 16));
 }
 
 const struct CMUnitTest thread_tests[] = {

@@ -50,10 +50,11 @@ static pthread_cond_t registry_changed = PTHREAD_COND_INITIALIZER;
 static mdm_duckdb_db *registry;
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 
-/* Around fork() the lock is held, so that the child never inherits it locked. The child
- * forgets the parent's databases: their engine threads do not exist in it. The entries
- * are left allocated on purpose; the parent's connections the child may still hold see
- * another pid and do not touch them. */
+/* Fork, the idiom mdm uses everywhere (pools, the log file): the lock is held across
+ * fork(), so that the child never inherits it locked, and every database is stamped
+ * with the pid of the process that opened it. The child forgets the parent's databases
+ * (their engine threads do not exist in it); the entries are left allocated on purpose,
+ * and a release of one the child still holds sees another pid and touches nothing. */
 static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
 static void after_fork_child(void)
