@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "core/config_internal.h"
+#include "core/fs_read.h"
 
 typedef struct yaml_walk {
     mdm_config *cfg;
@@ -23,13 +24,15 @@ static int load_failure(const mdm_config *cfg, const char *reason)
     return mdm_error_set(MDM_ECONFIG, "Failed to load configuration from %s: %s", cfg->file, reason);
 }
 
-/* The whole file in memory (configuration files are small). Missing -> *found false. */
+/* The whole file in memory (configuration files are small). Missing -> *found false.
+ * Opened without blocking and refused unless it is a regular file: a FIFO named
+ * mdm.yaml would otherwise hang every mdm command until something writes to it. */
 static int read_file(char **data, size_t *size, bool *found, const mdm_config *cfg)
 {
     *data = NULL;
     *size = 0;
     *found = false;
-    int fd = open(cfg->file, O_RDONLY | O_CLOEXEC);
+    int fd = open(cfg->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return errno == ENOENT ? 0 : load_failure(cfg, strerror(errno));
     int rc = 0;
@@ -40,6 +43,17 @@ static int read_file(char **data, size_t *size, bool *found, const mdm_config *c
     }
     if (S_ISDIR(st.st_mode)) {
         rc = load_failure(cfg, strerror(EISDIR));
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "it is %s, not a regular file", fs_kind_name(st.st_mode));
+        rc = load_failure(cfg, reason);
+        goto cleanup;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        rc = load_failure(cfg, strerror(errno));
         goto cleanup;
     }
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
@@ -314,12 +328,50 @@ static int walk_mapping(yaml_walk *w, const yaml_node_t *mapping, const char *pr
     return rc;
 }
 
+/* Refuses nesting deeper than CONFIG_MAX_DEPTH before the document is built: libyaml
+ * takes time quadratic in the depth (100 KB of brackets: 6 s), and no key of mdm.yaml
+ * is deeper than a few levels. The events stop at the first level too deep, so the
+ * cost stays bounded. A syntax error is left to the document load, which reports it. */
+static int check_depth(const mdm_config *cfg, const char *data, size_t size)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return mdm_error_set(MDM_ENOMEM, "out of memory parsing %s", cfg->file);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, size);
+    int rc = 0, depth = 0;
+    for (;;) {
+        yaml_event_t event;
+        if (!yaml_parser_parse(&parser, &event))
+            break;
+        yaml_event_type_t type = event.type;
+        size_t line = event.start_mark.line + 1;
+        yaml_event_delete(&event);
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+        if (type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT) {
+            if (++depth > CONFIG_MAX_DEPTH) {
+                char reason[160];
+                snprintf(reason, sizeof reason, "line %zu: nesting deeper than %d levels", line,
+                         CONFIG_MAX_DEPTH);
+                rc = load_failure(cfg, reason);
+                break;
+            }
+        } else if (type == YAML_MAPPING_END_EVENT || type == YAML_SEQUENCE_END_EVENT) {
+            depth--;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int config_load_yaml(mdm_config *cfg)
 {
     char *data = NULL;
     size_t size = 0;
     int rc = read_file(&data, &size, &cfg->file_found, cfg);
     if (rc || !cfg->file_found || size == 0)
+        goto done;
+    if ((rc = check_depth(cfg, data, size)))
         goto done;
     yaml_parser_t parser;
     yaml_document_t doc;
