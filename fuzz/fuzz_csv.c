@@ -60,8 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The typed reader over the same file (types inferred, then every record checked). */
     static mdm_config *cfg;
-    if (!cfg && mdm_config_defaults(&cfg, fuzz_dir) != 0)
-        abort();
+    if (!cfg && (mdm_config_defaults(&cfg, fuzz_dir) != 0 ||
+                 mdm_config_set(cfg, "performance.batch_size", "100") != 0))
+        abort(); /* small batches: several per input, and no 10,000-row buffers */
     io_format format = (flags & 0x80) ? IO_FORMAT_TSV : IO_FORMAT_CSV;
     for (int exact = 0; exact < 2; exact++) {
         io_reader *reader = NULL;
