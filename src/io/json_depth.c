@@ -6,42 +6,43 @@
 
 #include "mdm/mdm.h"
 
+/* Bytes that matter outside strings, and inside them. */
+enum { OUTSIDE = 1, INSIDE = 2 };
+static const unsigned char matters[256] = {
+    ['\n'] = OUTSIDE | INSIDE, ['"'] = OUTSIDE | INSIDE, ['\\'] = INSIDE,
+    ['['] = OUTSIDE, [']'] = OUTSIDE, ['{'] = OUTSIDE, ['}'] = OUTSIDE,
+};
+
 bool json_depth_feed(json_depth_scan *s, const unsigned char *buf, size_t n, long limit)
 {
     const unsigned char *p = buf, *end = buf + n;
     while (p < end) {
-        if (s->in_string) {
-            /* Skip to the next byte that matters inside a string. */
-            while (p < end && *p != '"' && *p != '\\' && *p != '\n')
-                p++;
-            if (p == end)
-                break;
-            unsigned char c = *p++;
-            if (c == '\n')
+        if (s->escape) {
+            /* The byte after a backslash is never special (a '\n' is still a line). */
+            s->escape = false;
+            if (*p++ == '\n')
                 s->line++;
-            if (s->escape)
-                s->escape = false;
-            else if (c == '\\')
-                s->escape = true;
-            else if (c == '"')
-                s->in_string = false;
             continue;
         }
+        unsigned char want = s->in_string ? INSIDE : OUTSIDE;
+        while (p < end && !(matters[*p] & want))
+            p++;
+        if (p == end)
+            break;
         unsigned char c = *p++;
         switch (c) {
         case '\n': s->line++; break;
-        case '"': s->in_string = true; break;
+        case '"': s->in_string = !s->in_string; break;
+        case '\\': s->escape = true; break; /* only reached inside a string */
         case '[':
         case '{':
             if (++s->depth > limit)
                 return false;
             break;
-        case ']':
-        case '}':
+        default: /* ']' or '}' */
             if (s->depth > 0)
                 s->depth--;
             break;
-        default: break;
         }
     }
     return true;
