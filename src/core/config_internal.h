@@ -74,7 +74,12 @@ void config_value_free(config_value *value);
  * where it came from. Resolves paths.* and applies development.debug_mode. */
 int config_assign(mdm_config *cfg, long idx, config_value *value, const config_source *source);
 
-/* Reads cfg->file into cfg. Missing file: nothing to do. */
+/* Deepest nesting of mappings and lists accepted in mdm.yaml (its keys are at most 4
+ * levels deep); deeper is an error naming the file and the line. */
+#define CONFIG_MAX_DEPTH 64
+
+/* Reads cfg->file into cfg. Missing file: nothing to do. A FIFO or anything else that
+ * is not a regular file is an error, never a wait. */
 int config_load_yaml(mdm_config *cfg);
 /* Applies the MDM_* environment to cfg and warns about unknown MDM_* variables. */
 int config_load_env(mdm_config *cfg);
@@ -91,6 +96,12 @@ bool config_is_section(const char *name);
 size_t config_edit_distance(const char *a, const char *b);
 /* True when a typo at `distance` from a name of `len` bytes is close enough to suggest. */
 bool config_is_close(size_t distance, size_t len);
+
+/* Test hook of mdm_config_save_key, NULL outside tests: called when the lock of
+ * mdm.yaml is held by another writer (just before waiting for it) and when the file
+ * has been read (before the new one is written). Tests make two writers meet there. */
+typedef enum config_hook_event { CONFIG_HOOK_LOCK_BUSY, CONFIG_HOOK_READ } config_hook_event;
+extern void (*config_write_hook)(config_hook_event event);
 
 /* Logs at DEBUG the home, the config file and every key with secrets masked and where
  * each value came from. Called by mdm_log_init once logging is set up. */

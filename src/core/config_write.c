@@ -8,12 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config_internal.h"
 #include "core/config_schema.h"
+#include "core/fs_read.h"
 #include "core/strbuf.h"
+
+void (*config_write_hook)(config_hook_event event);
 
 typedef struct line {
     char *text;   /* without the newline */
@@ -65,9 +69,19 @@ static int parse_line(line *l)
 static int doc_read(doc *d, const char *path)
 {
     memset(d, 0, sizeof *d);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? 0 : mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+    /* Never blocks: a FIFO named mdm.yaml is refused, not waited on. */
+    int fd = fs_open_regular(path);
+    if (fd == MDM_ENOTFOUND) {
+        mdm_error_clear();
+        return 0;
+    }
+    if (fd < 0)
+        return fd;
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
     char *buf = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -169,14 +183,16 @@ static void yaml_scalar(strbuf *sb, const char *value, bool is_list)
 }
 
 /* Writes `key: value` into the lines of `path` (created when missing) and the result
- * to `out_path`. */
-static int write_key(const char *path, const char *out_path, const char *key, const char *value,
-                     bool is_list)
+ * to `out_path`, a new file of permissions `mode`. */
+static int write_key(const char *path, const char *out_path, mode_t mode, const char *key,
+                     const char *value, bool is_list)
 {
     doc d;
     int rc = doc_read(&d, path);
     if (rc)
         return rc;
+    if (config_write_hook)
+        config_write_hook(CONFIG_HOOK_READ);
     char *segs[8];
     int nseg = 0;
     char *dup = strdup(key);
@@ -233,9 +249,17 @@ static int write_key(const char *path, const char *out_path, const char *key, co
     if (rc)
         goto cleanup;
 
-    FILE *f = fopen(out_path, "w");
+    /* O_EXCL: a file left at that name (by a killed run) is never written through. */
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
+    if (fd < 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", out_path, strerror(errno));
+        goto cleanup;
+    }
+    /* fchmod: the mode is the old file's whatever the umask says. */
+    FILE *f = fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", out_path, strerror(errno));
+        close(fd);
         goto cleanup;
     }
     for (size_t i = 0; i < d.n; i++)
@@ -248,6 +272,87 @@ cleanup:
     free(dup);
     doc_free(&d);
     return rc;
+}
+
+/* Takes the exclusive lock of `<file>.lock` (created beside the file, kept: removing
+ * it would let a third writer lock a new inode while the second holds the old one).
+ * *fd is the descriptor to close to release it. */
+static int lock_config(int *fd, const char *file)
+{
+    strbuf path = STRBUF_INIT;
+    strbuf_appendf(&path, "%s.lock", file);
+    if (!strbuf_cstr(&path))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    int rc = 0;
+    *fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (*fd < 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot create the lock file %s: %s", path.data,
+                           strerror(errno));
+        goto cleanup;
+    }
+    int how = LOCK_EX | LOCK_NB;
+    while (flock(*fd, how) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK && how != LOCK_EX) {
+            if (config_write_hook)
+                config_write_hook(CONFIG_HOOK_LOCK_BUSY);
+            how = LOCK_EX; /* another writer has it: wait for it */
+            continue;
+        }
+        rc = mdm_error_set(MDM_EIO, "cannot lock %s: %s", path.data, strerror(errno));
+        close(*fd);
+        *fd = -1;
+        break;
+    }
+cleanup:
+    strbuf_free(&path);
+    return rc;
+}
+
+/* The file to rewrite and the permissions the new one gets. mdm.yaml may be a symlink
+ * (a dotfiles repository): then its target is rewritten, in the target's directory,
+ * and the link stays a link. A dangling link or a link to something that is not a
+ * regular file is refused. A new file is 0600: it may come to hold a password. */
+static int resolve_target(char **out, mode_t *mode, const char *file)
+{
+    *out = NULL;
+    *mode = 0600;
+    struct stat st;
+    if (lstat(file, &st) != 0) {
+        if (errno != ENOENT)
+            return mdm_error_set(MDM_EIO, "cannot read %s: %s", file, strerror(errno));
+        *out = strdup(file);
+        return *out ? 0 : mdm_error_set(MDM_ENOMEM, "out of memory");
+    }
+    if (S_ISLNK(st.st_mode)) {
+        char *resolved = realpath(file, NULL);
+        if (!resolved)
+            return mdm_error_set(MDM_EIO,
+                                 "%s is a symbolic link whose target cannot be reached (%s); "
+                                 "fix or remove the link",
+                                 file, strerror(errno));
+        if (stat(resolved, &st) != 0) {
+            int rc = mdm_error_set(MDM_EIO, "cannot read %s (the target of %s): %s", resolved,
+                                   file, strerror(errno));
+            free(resolved);
+            return rc;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            int rc = mdm_error_set(MDM_EINVALID, "%s is a symbolic link to %s, which is %s",
+                                   file, resolved, fs_kind_name(st.st_mode));
+            free(resolved);
+            return rc;
+        }
+        *out = resolved;
+    } else if (!S_ISREG(st.st_mode)) {
+        return mdm_error_set(MDM_EINVALID, "%s is %s, not a regular file", file,
+                             fs_kind_name(st.st_mode));
+    } else if (!(*out = strdup(file))) {
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    }
+    *mode = st.st_mode & 07777;
+    return 0;
 }
 
 int mdm_config_save_key(const mdm_config *cfg, const char *key, const char *value)
@@ -270,16 +375,29 @@ int mdm_config_save_key(const mdm_config *cfg, const char *key, const char *valu
         mdm_config_free(check);
         return rc;
     }
-    if (mkdir(cfg->home, 0755) != 0 && errno != EEXIST) {
+    /* The home holds secrets (mdm.yaml, PostgreSQL passwords): only its owner may
+     * enter it when mdm makes it. An existing home keeps its permissions. */
+    if (mkdir(cfg->home, 0700) != 0 && errno != EEXIST) {
         mdm_config_free(check);
         return mdm_error_set(MDM_EIO, "cannot create %s: %s", cfg->home, strerror(errno));
     }
+    /* Two `config set`s at once would each read the old file and the second rename
+     * would drop the first one's key: the whole read-modify-write holds the lock. */
+    int lock = -1;
+    char *target = NULL;
     strbuf tmp = STRBUF_INIT;
-    strbuf_appendf(&tmp, "%s.tmp-%ld", cfg->file, (long)getpid());
     char *canonical = NULL;
+    if ((rc = lock_config(&lock, cfg->file)))
+        goto cleanup;
+    mode_t mode;
+    if ((rc = resolve_target(&target, &mode, cfg->file)))
+        goto cleanup;
+    if (mdm_config_keys[idx].secret)
+        mode &= (mode_t)~077; /* a file that holds a password is its owner's alone */
+    strbuf_appendf(&tmp, "%s.tmp-%ld", target, (long)getpid());
     rc = strbuf_cstr(&tmp) ? mdm_config_format(&canonical, check, key, false) : MDM_ENOMEM;
     if (!rc)
-        rc = write_key(cfg->file, tmp.data, key, canonical,
+        rc = write_key(target, tmp.data, mode, key, canonical,
                        mdm_config_keys[idx].kind == CFG_INT_LIST);
     /* Read the new file back as mdm would, and make sure it says what was asked. */
     if (!rc) {
@@ -295,10 +413,14 @@ int mdm_config_save_key(const mdm_config *cfg, const char *key, const char *valu
                                cfg->file, key, now);
         free(now);
     }
-    if (!rc && rename(tmp.data, cfg->file) != 0)
-        rc = mdm_error_set(MDM_EIO, "cannot replace %s: %s", cfg->file, strerror(errno));
+    if (!rc && rename(tmp.data, target) != 0)
+        rc = mdm_error_set(MDM_EIO, "cannot replace %s: %s", target, strerror(errno));
     if (rc && tmp.data)
         unlink(tmp.data);
+cleanup:
+    if (lock >= 0)
+        close(lock); /* releases the flock */
+    free(target);
     free(canonical);
     strbuf_free(&tmp);
     mdm_config_free(check);

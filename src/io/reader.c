@@ -4,8 +4,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistd.h>
+
+#include "core/fs_read.h"
 #include "io/csv_source.h"
 #include "io/duckdb_reader.h"
+#include "io/json_depth.h"
 
 static bool ends_with(const char *s, size_t len, const char *suffix)
 {
@@ -52,10 +56,31 @@ const char *io_format_name(io_format format)
     return "?";
 }
 
+/* Only regular files are read: a FIFO (or /dev/stdin, a socket, a terminal) would
+ * block the reader forever, and the readers read a file more than once (sniffing,
+ * a second pass). Opened with O_NONBLOCK so that the check itself never waits. */
+static int check_regular(const char *path)
+{
+    int fd = fs_open_regular(path);
+    if (fd == MDM_EINVALID)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    else
+        mdm_error_clear(); /* missing, unreadable: the format's reader says it as usual */
+    return 0;
+}
+
 static int open_reader(io_reader **out, const char *path, io_format format,
                        const mdm_config *cfg, bool exact)
 {
     *out = NULL;
+    int rc;
+    if (format != IO_FORMAT_EXCEL && (rc = check_regular(path)))
+        return rc;
+    /* DuckDB's JSON reader recurses per level and crashes on deep nesting. */
+    if (format == IO_FORMAT_JSON && (rc = io_json_check_depth(path, IO_JSON_MAX_DEPTH)))
+        return rc;
     switch (format) {
     case IO_FORMAT_CSV:
     case IO_FORMAT_TSV:
