@@ -451,7 +451,7 @@ typedef struct mdm_retry_policy {
  * nothing outside the transaction that cannot be repeated. Returns 0, or the last
  * error (a non-zero value `work` returned is passed through and never retried unless
  * it is MDM_EBUSY). */
-int mdm_store_transaction(mdm_store *store, int (*work)(mdm_conn *conn, void *ctx), void *ctx,
+MDM_EXTERN int mdm_store_transaction(mdm_store *store, int (*work)(mdm_conn *conn, void *ctx), void *ctx,
                           const mdm_retry_policy *policy);
 
 /* ------------------------------------------------------------------ identifiers */
