@@ -249,7 +249,12 @@ static int write_key(const char *path, const char *out_path, mode_t mode, const 
     if (rc)
         goto cleanup;
 
-    /* O_EXCL: a file left at that name (by a killed run) is never written through. */
+    /* A file left at that name by a killed run of the same pid goes (we hold the
+     * lock); O_EXCL|O_NOFOLLOW: nothing planted there is ever written through. */
+    if (unlink(out_path) != 0 && errno != ENOENT) {
+        rc = mdm_error_set(MDM_EIO, "cannot remove %s: %s", out_path, strerror(errno));
+        goto cleanup;
+    }
     int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
     if (fd < 0) {
         rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", out_path, strerror(errno));
