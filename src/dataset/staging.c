@@ -207,8 +207,8 @@ void staging_discard(staging *s)
     staging_free(s);
 }
 
-int dataset_storage_exists(const mdm_config *cfg, const char *backend, const char *name,
-                           bool *exists)
+int dataset_storage_exists(bool *exists, const mdm_config *cfg, const char *backend,
+                           const char *name)
 {
     *exists = false;
     const mdm_backend *b = mdm_backend_find(backend);
