@@ -42,7 +42,7 @@ int register_cancelled(const reg *r)
 {
     if (!mdm_cancel_requested(r->opt->cancel))
         return 0;
-    return mdm_error_set(MDM_ECANCELED, "Registration of '%s' cancelled", r->name);
+    return mdm_error_set(MDM_ECANCELED, "Registration of '%s' cancelled", r->place.name);
 }
 
 /* ------------------------------------------------------------------ the record */
@@ -50,7 +50,7 @@ int register_cancelled(const reg *r)
 static int fill_info(reg *r, int64_t now, const char *computed_at)
 {
     dataset_info *info = r->info;
-    int rc = dataset_str_set(&info->name, r->name);
+    int rc = dataset_str_set(&info->name, r->place.name);
     if (!rc)
         rc = dataset_str_set(&info->display_name, r->opt->name);
     if (!rc)
@@ -58,7 +58,7 @@ static int fill_info(reg *r, int64_t now, const char *computed_at)
     if (!rc)
         rc = dataset_str_set(&info->source, r->opt->source ? r->opt->source : r->found.root);
     if (!rc)
-        rc = catalog_database_for(&info->database, r->cfg, r->backend, r->name);
+        rc = catalog_database_for(&info->database, r->cfg, r->backend, r->place.name);
     if (!rc && r->opt->tags)
         rc = dataset_strlist_set_csv(&info->tags, r->opt->tags);
     info->registered_at = info->last_updated_at = now;
@@ -97,38 +97,38 @@ static bool is_server(const char *backend)
 static int clear_the_way(reg *r)
 {
     bool committed = false;
-    int rc = replace_recover(r->cfg, r->name);
+    int rc = replace_recover(r->cfg, r->place.name);
     if (!rc)
-        rc = catalog_exists(&committed, r->cfg, r->name);
+        rc = catalog_exists_at(&committed, &r->place);
     if (rc)
         return rc;
     if (committed && !r->opt->force)
-        return mdm_error_set(MDM_EEXISTS, "Dataset '%s' already exists", r->name);
+        return mdm_error_set(MDM_EEXISTS, "Dataset '%s' already exists", r->place.name);
     bool exists = false;
     if (committed) {
         dataset_info *old = NULL;
         const char *old_backend = r->backend;
-        if (catalog_load(&old, r->cfg, r->name) == 0 && old->database.backend)
+        if (catalog_load_at(&old, &r->place) == 0 && old->database.backend)
             old_backend = dataset_backend_registry_name(old->database.backend);
         snprintf(r->old_backend, sizeof r->old_backend, "%s", old_backend);
         dataset_info_free(old);
         mdm_error_clear();
         if (!mdm_backend_find(r->old_backend))
-            return mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': unknown backend '%s'", r->name,
+            return mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': unknown backend '%s'", r->place.name,
                                  r->old_backend);
         /* A schema of the new backend that no record owns (an old crash), when the old
          * dataset lives elsewhere: the promotion needs its place. */
         if (strcmp(r->old_backend, r->backend) != 0 && is_server(r->backend) &&
-            (rc = dataset_storage_exists(&exists, r->cfg, r->backend, r->name)) == 0 && exists)
-            rc = dataset_storage_remove(r->cfg, r->backend, r->name);
-    } else if ((rc = dataset_storage_exists(&exists, r->cfg, r->backend, r->name)) == 0 &&
+            (rc = dataset_storage_exists(&exists, r->cfg, r->backend, r->place.name)) == 0 && exists)
+            rc = dataset_storage_remove(r->cfg, r->backend, r->place.name);
+    } else if ((rc = dataset_storage_exists(&exists, r->cfg, r->backend, r->place.name)) == 0 &&
                exists) {
         /* Storage without a registry record is a leftover: a crash after the promotion. */
-        register_note(r, "removed what an interrupted registration of '%s' left", r->name);
-        rc = dataset_storage_remove(r->cfg, r->backend, r->name);
+        register_note(r, "removed what an interrupted registration of '%s' left", r->place.name);
+        rc = dataset_storage_remove(r->cfg, r->backend, r->place.name);
     }
     if (!rc)
-        rc = staging_cleanup(r->cfg, r->backend, r->name);
+        rc = staging_cleanup(r->cfg, r->backend, r->place.name);
     return rc;
 }
 
@@ -148,6 +148,7 @@ static void reg_free(reg *r)
     name_lock_release(r->lock);
     discovery_free(&r->found);
     dataset_info_free(r->info);
+    dataset_place_clear(&r->place);
 }
 
 int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *cfg,
@@ -155,22 +156,24 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
 {
     *out = NULL;
     reg r = {.cfg = cfg, .opt = opt, .notes = notes};
-    int rc = mdm_dataset_name_normalize(r.name, sizeof r.name, opt->name);
+    int rc = dataset_place_resolve(&r.place, cfg, opt->name);
     if (rc)
         return rc;
     r.backend = dataset_backend_registry_name(
         opt->backend ? opt->backend : mdm_config_str(cfg, "database.default_backend"));
-    if (!mdm_backend_find(r.backend))
-        return MDM_ENOTFOUND;
     /* What can be checked before reading any data is checked first. */
-    if ((rc = register_prepare(&r)))
+    if (!mdm_backend_find(r.backend))
+        rc = MDM_ENOTFOUND;
+    else
+        rc = register_prepare(&r);
+    if (rc)
         goto cleanup;
     /* A registration of the same name under way elsewhere: wait for it (up to
      * database.connection_timeout), then this one sees its result ("already exists"). */
     if ((rc = register_cancelled(&r)))
         goto cleanup;
     if (!opt->dry_run) {
-        if ((rc = name_lock_acquire(&r.lock, cfg, r.name, "registered",
+        if ((rc = name_lock_acquire(&r.lock, cfg, r.place.name, "registered",
                                     (uint64_t)mdm_config_int(cfg, "database.connection_timeout") *
                                         1000)))
             goto cleanup;
@@ -178,16 +181,16 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
             goto cleanup;
     } else {
         bool exists = false;
-        if ((rc = catalog_exists(&exists, cfg, r.name)))
+        if ((rc = catalog_exists_at(&exists, &r.place)))
             goto cleanup;
         if (exists && !opt->force) {
-            rc = mdm_error_set(MDM_EEXISTS, "Dataset '%s' already exists", r.name);
+            rc = mdm_error_set(MDM_EEXISTS, "Dataset '%s' already exists", r.place.name);
             goto cleanup;
         }
     }
     if ((rc = dataset_info_new(&r.info)))
         goto cleanup;
-    if (!opt->dry_run && (rc = staging_open(&r.stage, cfg, r.backend, r.name)))
+    if (!opt->dry_run && (rc = staging_open(&r.stage, cfg, r.backend, r.place.name)))
         goto cleanup;
     r.tables = calloc(r.found.nfiles, sizeof *r.tables);
     if (!r.tables) {
@@ -219,7 +222,7 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
         goto cleanup;
     /* From here on the new dataset is complete: the old one (--force) goes aside only
      * now, and comes back if anything below fails before the commit. */
-    if (r.old_backend[0] && (rc = replace_begin(&r.replacing, cfg, r.name, r.old_backend)))
+    if (r.old_backend[0] && (rc = replace_begin(&r.replacing, cfg, r.place.name, r.old_backend)))
         goto cleanup;
     if ((rc = staging_promote(r.stage)))
         goto cleanup;
@@ -227,9 +230,9 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
     /* The commit: nothing before it makes the dataset visible; on failure after the
      * promotion the storage is a leftover that the next registration removes. */
     if ((!opt->skip_analysis && (rc = register_write_statistics_file(&r, computed_at))) ||
-        (rc = catalog_commit(r.info, cfg))) {
+        (rc = catalog_commit_at(&r.place, r.info))) {
         if (!r.replacing)
-            dataset_storage_remove(cfg, r.backend, r.name);
+            dataset_storage_remove(cfg, r.backend, r.place.name);
         goto cleanup;
     }
     replace_finish(r.replacing);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dataset/catalog.h"
 #include "dataset/discover.h"
 #include "dataset/name_lock.h"
 #include "dataset/register.h"
@@ -29,7 +30,7 @@ typedef struct reg {
     const mdm_config *cfg;
     const register_options *opt;
     mdm_strlist *notes;
-    char name[512];
+    dataset_place place;     /* the name, normalized once, and its paths */
     const char *backend;     /* the registry's name: sqlite, duckdb, postgres */
     discovery found;
     name_lock *lock;

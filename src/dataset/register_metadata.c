@@ -172,12 +172,9 @@ int register_write_metadata_tables(reg *r, int64_t now)
 /* <datasets_path>/<name>/metadata/statistics.json: what `mdm dataset stats` reads. */
 int register_write_statistics_file(reg *r, const char *computed_at)
 {
-    char *dir = NULL;
-    int rc = catalog_dataset_dir(&dir, r->cfg, r->name);
-    if (rc)
-        return rc;
     strbuf path = STRBUF_INIT;
-    strbuf_appendf(&path, "%s/metadata", dir);
+    strbuf_appendf(&path, "%s/metadata", r->place.dir);
+    int rc;
     /* On a fresh home a PostgreSQL dataset is the first to need <datasets_path>. */
     rc = strbuf_cstr(&path) ? mdm_mkdirs(path.data) : MDM_ENOMEM;
     stats_table_entry *entries = calloc(r->ntables + 1, sizeof *entries);
@@ -187,12 +184,11 @@ int register_write_statistics_file(reg *r, const char *computed_at)
         entries[i] = (stats_table_entry){r->tables[i].kind, r->tables[i].kind, r->tables[i].stats};
     if (!rc) {
         strbuf_append(&path, "/statistics.json");
-        stats_document doc = {.dataset_name = r->name, .computed_at = computed_at, .full = false,
+        stats_document doc = {.dataset_name = r->place.name, .computed_at = computed_at, .full = false,
                               .tables = entries, .ntables = r->ntables};
         rc = strbuf_cstr(&path) ? stats_export_file(path.data, &doc) : MDM_ENOMEM;
     }
     free(entries);
     strbuf_free(&path);
-    free(dir);
     return rc;
 }
