@@ -167,6 +167,9 @@ static void catalog_commands(void **state)
     assert_non_null(cols);
     assert_int_equal(cols->count, 3);
     assert_string_equal(info->problem_type, "multiclass_classification");
+    assert_true(mdm_dataset_info_memory(info) > 0);
+    assert_ptr_not_equal(mdm_catalog_config(cat), cfg); /* the catalog's own copy */
+    assert_string_equal(mdm_config_home(mdm_catalog_config(cat)), mdm_config_home(cfg));
     mdm_dataset_info *copy = NULL;
     CHECK(mdm_dataset_info_clone(&copy, info));
     assert_string_equal(copy->target_column, "species");
@@ -361,6 +364,45 @@ static void reads(void **state)
     mdm_cancel_free(cancel);
     mdm_dataset_close(ds);
     CHECK(mdm_catalog_remove(cat, "nums"));
+}
+
+/* One handle, several threads reading at once (the store opens once, under a lock). */
+typedef struct reader_job {
+    mdm_dataset *ds;
+    int64_t offset;
+    collected got;
+    int rc;
+} reader_job;
+
+static void *read_part(void *p)
+{
+    reader_job *j = p;
+    mdm_table_read req = {.table = "data", .limit = 10, .offset = j->offset};
+    j->rc = mdm_dataset_read(j->ds, &req, collect, &j->got);
+    return NULL;
+}
+
+static void concurrent_reads(void **state)
+{
+    (void)state;
+    register_file("shared", numbers_file("shared.csv", 40, 0), false);
+    mdm_dataset *ds = NULL;
+    CHECK(mdm_dataset_open(&ds, cat, "shared"));
+    reader_job jobs[4];
+    pthread_t tids[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (reader_job){.ds = ds, .offset = 10 * i};
+        assert_int_equal(pthread_create(&tids[i], NULL, read_part, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(tids[i], NULL);
+        assert_int_equal(jobs[i].rc, 0);
+        assert_int_equal(jobs[i].got.rows, 10);
+        for (int r = 0; r < 10; r++)
+            assert_int_equal(jobs[i].got.ids[r], 10 * i + r);
+    }
+    mdm_dataset_close(ds);
+    CHECK(mdm_catalog_remove(cat, "shared"));
 }
 
 /* ------------------------------------------------------------------ stats, export */
@@ -611,6 +653,7 @@ static int run(const char *b)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(catalog_commands),
         cmocka_unit_test(reads),
+        cmocka_unit_test(concurrent_reads),
         cmocka_unit_test(stats_and_export),
         cmocka_unit_test(cancel_leaves_nothing),
         cmocka_unit_test(force_with_a_bad_file_keeps_the_old),
