@@ -271,6 +271,20 @@ static int collect(const mdm_batch *b, void *ctx)
     return 0;
 }
 
+typedef struct trip_after_first {
+    mdm_cancel *cancel;
+    size_t batches;
+} trip_after_first;
+
+static int trip_first(const mdm_batch *b, void *ctx)
+{
+    (void)b;
+    trip_after_first *t = ctx;
+    t->batches++;
+    mdm_cancel_request(t->cancel);
+    return 0;
+}
+
 static void reads(void **state)
 {
     (void)state;
@@ -362,6 +376,14 @@ static void reads(void **state)
     assert_int_equal(mdm_dataset_read(ds, &req, collect, &stopped), MDM_ECANCELED);
     assert_int_equal(stopped.rows, 0);
     mdm_cancel_free(cancel);
+
+    /* Tripped during a read: the next batch is not delivered. */
+    trip_after_first t = {0};
+    CHECK(mdm_cancel_new(&t.cancel));
+    req = (mdm_table_read){.table = "data", .limit = -1, .batch_rows = 10, .cancel = t.cancel};
+    assert_int_equal(mdm_dataset_read(ds, &req, trip_first, &t), MDM_ECANCELED);
+    assert_int_equal(t.batches, 1);
+    mdm_cancel_free(t.cancel);
     mdm_dataset_close(ds);
     CHECK(mdm_catalog_remove(cat, "nums"));
 }
