@@ -231,7 +231,10 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
      * promotion the storage is a leftover that the next registration removes. */
     if ((!opt->skip_analysis && (rc = register_write_statistics_file(&r, computed_at))) ||
         (rc = catalog_commit_at(&r.place, r.info))) {
-        if (!r.replacing)
+        /* A YAML that reached its place (only its directory's sync failed) is the
+         * commit: then the storage is the dataset's and stays. */
+        bool committed = false;
+        if (!r.replacing && catalog_exists_at(&committed, &r.place) == 0 && !committed)
             dataset_storage_remove(cfg, r.backend, r.place.name);
         goto cleanup;
     }
