@@ -2,9 +2,9 @@
  *
  * The statement runs in a BEGIN READ ONLY transaction that is always rolled back, so
  * the server refuses any write it would make (a data-modifying WITH, EXPLAIN ANALYZE
- * INSERT, SELECT ... INTO, nextval()). Before that, only statements that read are let
- * through by their first keyword: COPY ... TO a server file, for one, writes without
- * changing the database. A SELECT (or WITH, VALUES, TABLE) becomes a cursor fetched in
+ * INSERT, SELECT ... INTO, nextval()). Before that, commands other than SELECT, WITH,
+ * VALUES, TABLE, EXPLAIN and SHOW are refused by their first word: COPY ... TO a server
+ * file, for one, writes without changing the database. A SELECT (or WITH, VALUES, TABLE) becomes a cursor fetched in
  * pages, so the row limit stops the server's work; EXPLAIN and SHOW run as they are.
  * SET LOCAL statement_timeout gives each statement the time left until the deadline,
  * which is also checked between pages; the caller's cancel reaches the server through
@@ -17,6 +17,26 @@
 
 /* Rows per FETCH. */
 #define PAGE_ROWS 10000
+
+/* Commands of PostgreSQL that start with a word other than these read. A first word
+ * outside this list is no command at all: the server's syntax error says so. */
+static const char *const commands[] = {
+    "ABORT",   "ALTER",    "ANALYZE",   "ANALYSE",    "BEGIN",    "CALL",    "CHECKPOINT",
+    "CLOSE",   "CLUSTER",  "COMMENT",   "COMMIT",     "COPY",     "CREATE",  "DEALLOCATE",
+    "DECLARE", "DELETE",   "DISCARD",   "DO",         "DROP",     "END",     "EXECUTE",
+    "FETCH",   "GRANT",    "IMPORT",    "INSERT",     "LISTEN",   "LOAD",    "LOCK",
+    "MERGE",   "MOVE",     "NOTIFY",    "PREPARE",    "REASSIGN", "REFRESH", "REINDEX",
+    "RELEASE", "RESET",    "REVOKE",    "ROLLBACK",   "SAVEPOINT", "SECURITY", "SET",
+    "START",   "TRUNCATE", "UNLISTEN",  "UPDATE",     "VACUUM",
+};
+
+static bool is_command(const char *word)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(word, commands[i]) == 0)
+            return true;
+    return false;
+}
 
 static int refuse(const char *what)
 {
@@ -102,8 +122,8 @@ static int explain_failure(int rc, int fired, const mdm_query_request *req)
         return query_interrupted(fired, req->timeout_ms);
     if (rc == MDM_ETIMEOUT || strstr(msg, "statement timeout"))
         return query_interrupted(MDM_ETIMEOUT, req->timeout_ms);
-    const char *ro = strstr(msg, "in a read-only transaction");
-    if (ro || strstr(msg, "data-modifying")) {
+    if (strstr(msg, "in a read-only transaction") || strstr(msg, "data-modifying") ||
+        strstr(msg, "INTO is not allowed")) {
         const char *reason = strstr(msg, ": ");
         return mdm_error_set(MDM_EINVALID, "query is read-only: %s",
                              reason ? reason + 2 : msg);
@@ -128,8 +148,8 @@ int mdm_pg_readonly_query(mdm_backend_conn *c, const mdm_query_request *req,
                                            "first");
     bool cursor = strcmp(first, "SELECT") == 0 || strcmp(first, "WITH") == 0 ||
                   strcmp(first, "VALUES") == 0 || strcmp(first, "TABLE") == 0;
-    if (!cursor && strcmp(first, "EXPLAIN") != 0 && strcmp(first, "SHOW") != 0)
-        return refuse(*first ? first : "this statement");
+    if (!cursor && is_command(first))
+        return refuse(first);
 
     PGcancel *cancel = NULL;
     query_watch *watch = NULL;
