@@ -446,7 +446,9 @@ typedef struct mdm_query_request {
  * statement is refused with MDM_EINVALID saying why, before anything changes; a
  * syntax error is the engine's message on one line. The sink is called at least once:
  * the first batch may have zero rows and carries the result's column names and types.
- * Not inside an open transaction. Needs the backend's `query` slot (MDM_ENOTSUP). */
+ * PostgreSQL's hidden row ordinal (_mdm_row, which SELECT * would show) is left out, so
+ * results look alike on every backend. Not inside an open transaction. Needs the
+ * backend's `query` slot (MDM_ENOTSUP). */
 int mdm_conn_query(mdm_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
                    void *ctx);
 

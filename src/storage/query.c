@@ -85,7 +85,7 @@ int mdm_conn_query(mdm_conn *conn, const mdm_query_request *req, mdm_batch_sink 
         return mdm_error_set(MDM_EINVALID, "a read-only query cannot run inside an open "
                                            "transaction");
     if (req->canceled && req->canceled(req->cancel_ctx))
-        return mdm_error_set(MDM_ECANCELED, "query canceled");
+        return mdm_error_set(MDM_ECANCELED, "query cancelled");
     if (conn->echo)
         MDM_DEBUG("%s query (limit %lld, timeout %llu ms): %s", conn->backend->name,
                   (long long)req->limit, (unsigned long long)req->timeout_ms, req->sql);

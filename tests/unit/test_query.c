@@ -375,7 +375,7 @@ static void cancel_interrupts(void **state)
     mdm_query_request req = {.sql = slow_query(), .canceled = cancel_on_third_ask,
                              .cancel_ctx = &asked, .timeout_ms = 60000};
     assert_int_equal(mdm_conn_query(c, &req, collect, &g), MDM_ECANCELED);
-    assert_string_equal(mdm_error_last()->message, "query canceled");
+    assert_string_equal(mdm_error_last()->message, "query cancelled");
     mdm_store_checkin(store, c);
     c = checkout();
     assert_int_equal(count_t(c), 4);

@@ -10,6 +10,7 @@
  * which is also checked between pages; the caller's cancel reaches the server through
  * PQcancel from a watchdog thread. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "storage/backends/postgres_conn.h"
@@ -44,13 +45,43 @@ static int refuse(const char *what)
 }
 
 /* Passes a query's pages to the caller's sink: the first batch always (an empty one
- * carries the columns), later ones only with rows. */
+ * carries the columns), later ones only with rows. The row ordinal mdm adds to its
+ * tables (PG_ORDINAL_COLUMN, which SELECT * shows) is left out, as every other
+ * operation leaves it out: a query sees the tables as the other backends show them. */
 typedef struct pages {
     mdm_batch_sink sink;
     void *ctx;
     bool delivered;
     size_t page_rows; /* rows of the current FETCH */
 } pages;
+
+/* `batch` without its column `skip`. */
+static int without_column(mdm_batch **out, const mdm_batch *batch, size_t skip)
+{
+    size_t ncols = mdm_batch_ncols(batch), nrows = mdm_batch_nrows(batch);
+    mdm_field *fields = calloc(ncols, sizeof *fields);
+    if (!fields)
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    for (size_t c = 0, k = 0; c < ncols; c++)
+        if (c != skip)
+            fields[k++] = *mdm_batch_field(batch, c);
+    int rc = mdm_batch_new(out, fields, ncols - 1, nrows ? nrows : 1);
+    free(fields);
+    for (size_t r = 0; !rc && r < nrows; r++) {
+        size_t at;
+        rc = mdm_batch_add_row(*out, &at);
+        for (size_t c = 0, k = 0; !rc && c < ncols; c++) {
+            if (c == skip)
+                continue;
+            if (!mdm_batch_is_null(batch, c, r)) {
+                mdm_value v = mdm_batch_value(batch, c, r);
+                rc = mdm_batch_set_value(*out, k, at, &v);
+            }
+            k++;
+        }
+    }
+    return rc;
+}
 
 static int page_sink(const mdm_batch *batch, void *p)
 {
@@ -60,7 +91,15 @@ static int page_sink(const mdm_batch *batch, void *p)
     if (n == 0 && g->delivered)
         return 0;
     g->delivered = true;
-    return g->sink(batch, g->ctx);
+    long ordinal = mdm_batch_find(batch, PG_ORDINAL_COLUMN);
+    if (ordinal < 0)
+        return g->sink(batch, g->ctx);
+    mdm_batch *trimmed = NULL;
+    int rc = without_column(&trimmed, batch, (size_t)ordinal);
+    if (!rc)
+        rc = g->sink(trimmed, g->ctx);
+    mdm_batch_free(trimmed);
+    return rc;
 }
 
 /* Gives the next statement the time left; MDM_ETIMEOUT when none is. */

@@ -34,7 +34,7 @@ int query_interrupted(int fired, uint64_t timeout_ms)
     if (fired == MDM_ETIMEOUT)
         return mdm_error_set(MDM_ETIMEOUT, "query exceeded its time limit of %llu ms",
                              (unsigned long long)timeout_ms);
-    return mdm_error_set(MDM_ECANCELED, "query canceled");
+    return mdm_error_set(MDM_ECANCELED, "query cancelled");
 }
 
 static struct timespec monotonic_in(uint64_t ns)

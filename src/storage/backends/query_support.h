@@ -31,7 +31,7 @@ int query_watch_stop(query_watch *w);
 uint64_t query_deadline(uint64_t timeout_ms);
 
 /* Sets the error of an interrupted query: MDM_ETIMEOUT "query exceeded its time limit
- * of N ms" or MDM_ECANCELED "query canceled". Returns the code. */
+ * of N ms" or MDM_ECANCELED "query cancelled". Returns the code. */
 int query_interrupted(int fired, uint64_t timeout_ms);
 
 /* The first two keywords of a statement, upper-cased, skipping whitespace, comments
