@@ -97,7 +97,7 @@ int mdm_dataset_table_schema(mdm_field **fields, size_t *nfields, mdm_dataset *d
     *fields = NULL;
     *nfields = 0;
     const char *name;
-    mdm_store *store;
+    mdm_store *store = NULL;
     mdm_conn *conn = NULL;
     int rc = mdm_dataset_table_name(&name, ds, table);
     if (!rc)
@@ -122,7 +122,7 @@ int mdm_dataset_table_rows(int64_t *rows, mdm_dataset *ds, const char *table)
 {
     *rows = 0;
     const char *name;
-    mdm_store *store;
+    mdm_store *store = NULL;
     mdm_conn *conn = NULL;
     strbuf sql = STRBUF_INIT;
     int rc = mdm_dataset_table_name(&name, ds, table);
@@ -215,7 +215,7 @@ int mdm_dataset_read(mdm_dataset *ds, const mdm_table_read *req, mdm_batch_sink 
                      void *ctx)
 {
     const char *table;
-    mdm_store *store;
+    mdm_store *store = NULL;
     mdm_conn *conn = NULL;
     if (req->offset < 0)
         return mdm_error_set(MDM_EINVALID, "read: offset must be 0 or more (got %lld)",
