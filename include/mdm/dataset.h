@@ -113,37 +113,37 @@ typedef struct mdm_dataset_info {
     struct json_t *extra;
 } mdm_dataset_info;
 
-void mdm_dataset_info_free(mdm_dataset_info *info);
-void mdm_dataset_infos_free(mdm_dataset_info **infos, size_t count);
-int mdm_dataset_info_clone(mdm_dataset_info **out, const mdm_dataset_info *info);
+MDM_EXTERN void mdm_dataset_info_free(mdm_dataset_info *info);
+MDM_EXTERN void mdm_dataset_infos_free(mdm_dataset_info **infos, size_t count);
+MDM_EXTERN int mdm_dataset_info_clone(mdm_dataset_info **out, const mdm_dataset_info *info);
 /* The record as the JSON text of dataset_info.json (2-space indent). Caller frees. */
-int mdm_dataset_info_to_json(char **out, const mdm_dataset_info *info);
+MDM_EXTERN int mdm_dataset_info_to_json(char **out, const mdm_dataset_info *info);
 /* Total rows when statistics know them, else -1; estimated memory bytes likewise. */
-int64_t mdm_dataset_info_rows(const mdm_dataset_info *info);
-int64_t mdm_dataset_info_memory(const mdm_dataset_info *info);
+MDM_EXTERN int64_t mdm_dataset_info_rows(const mdm_dataset_info *info);
+MDM_EXTERN int64_t mdm_dataset_info_memory(const mdm_dataset_info *info);
 /* Column summaries of a table kind or name; NULL when the catalog has none. */
-const mdm_dataset_table_columns *mdm_dataset_info_columns(const mdm_dataset_info *info,
+MDM_EXTERN const mdm_dataset_table_columns *mdm_dataset_info_columns(const mdm_dataset_info *info,
                                                           const char *table);
 /* Looks a key up; NULL when absent. */
-const char *mdm_strmap_get(const mdm_strmap *map, const char *key);
+MDM_EXTERN const char *mdm_strmap_get(const mdm_strmap *map, const char *key);
 /* "2024-01-15T10:30:00.123456+00:00", as the Python mdm writes times. Returns length. */
-int mdm_time_format(char *buf, size_t size, int64_t micros);
+MDM_EXTERN int mdm_time_format(char *buf, size_t size, int64_t micros);
 /* The problem types --problem-type accepts, NULL-terminated. */
-extern const char *const mdm_problem_types[];
+MDM_EXTERN extern const char *const mdm_problem_types[];
 
 /* ------------------------------------------------------------------ catalog */
 
 typedef struct mdm_catalog mdm_catalog;
 
 /* Opens the catalog of cfg's home. The catalog keeps its own copy of cfg. */
-int mdm_catalog_open(mdm_catalog **out, const mdm_config *cfg);
-void mdm_catalog_free(mdm_catalog *cat);
+MDM_EXTERN int mdm_catalog_open(mdm_catalog **out, const mdm_config *cfg);
+MDM_EXTERN void mdm_catalog_free(mdm_catalog *cat);
 /* The catalog's configuration (borrowed). */
-const mdm_config *mdm_catalog_config(const mdm_catalog *cat);
+MDM_EXTERN const mdm_config *mdm_catalog_config(const mdm_catalog *cat);
 
-int mdm_catalog_exists(bool *exists, mdm_catalog *cat, const char *name);
+MDM_EXTERN int mdm_catalog_exists(bool *exists, mdm_catalog *cat, const char *name);
 /* MDM_ENOTFOUND "Dataset 'x' not found" when absent. */
-int mdm_catalog_get(mdm_dataset_info **out, mdm_catalog *cat, const char *name);
+MDM_EXTERN int mdm_catalog_get(mdm_dataset_info **out, mdm_catalog *cat, const char *name);
 
 /* `dataset list`: filter language and sort keys as documented in docs/USER_GUIDE.md
  * ("rows>1000,problem_type=regression", "registration_date:asc"). */
@@ -153,7 +153,7 @@ typedef struct mdm_list_options {
     size_t limit;         /* 0: no limit */
 } mdm_list_options;
 
-int mdm_catalog_list(mdm_dataset_info ***out, size_t *count, mdm_catalog *cat,
+MDM_EXTERN int mdm_catalog_list(mdm_dataset_info ***out, size_t *count, mdm_catalog *cat,
                      const mdm_list_options *opt);
 
 /* `dataset search`: name, then description, tags, columns (deep) and registry text. */
@@ -172,9 +172,9 @@ typedef struct mdm_search_match {
     char *detail;          /* what matched for "columns" ("train.passenger_id"), else NULL */
 } mdm_search_match;
 
-int mdm_catalog_search(mdm_search_match **out, size_t *count, mdm_catalog *cat,
+MDM_EXTERN int mdm_catalog_search(mdm_search_match **out, size_t *count, mdm_catalog *cat,
                        const mdm_search_options *opt);
-void mdm_search_matches_free(mdm_search_match *matches, size_t count);
+MDM_EXTERN void mdm_search_matches_free(mdm_search_match *matches, size_t count);
 
 /* `dataset update`: each non-NULL field replaces the stored one (empty clears). Taken
  * under the dataset's lock. Nothing to change is MDM_EINVALID "No updates specified". */
@@ -186,27 +186,27 @@ typedef struct mdm_dataset_changes {
     const char *tags;           /* comma-separated; replaces */
 } mdm_dataset_changes;
 
-int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *name,
+MDM_EXTERN int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *name,
                        const mdm_dataset_changes *changes);
 
 /* Removes the dataset: registry entry and its storage (files or PostgreSQL schema),
  * under the dataset's lock. MDM_ENOTFOUND when nothing of it exists. */
-int mdm_catalog_remove(mdm_catalog *cat, const char *name);
+MDM_EXTERN int mdm_catalog_remove(mdm_catalog *cat, const char *name);
 /* Bytes of the files under <datasets_path>/<name>/ (apparent sizes; metadata only for
  * server backends; 0 when there is none). */
-int mdm_catalog_dataset_size(uint64_t *bytes, mdm_catalog *cat, const char *name);
+MDM_EXTERN int mdm_catalog_dataset_size(uint64_t *bytes, mdm_catalog *cat, const char *name);
 /* Bytes of everything under <datasets_path> (every dataset's files). */
-int mdm_catalog_storage_size(uint64_t *bytes, mdm_catalog *cat);
+MDM_EXTERN int mdm_catalog_storage_size(uint64_t *bytes, mdm_catalog *cat);
 
 /* ------------------------------------------------------------------ register */
 
 /* A token another thread can trip to cancel a long operation (registration, reads,
  * export). The operation returns MDM_ECANCELED and leaves nothing behind. */
 typedef struct mdm_cancel mdm_cancel;
-int mdm_cancel_new(mdm_cancel **out);
-void mdm_cancel_free(mdm_cancel *cancel);
-void mdm_cancel_request(mdm_cancel *cancel);
-bool mdm_cancel_requested(const mdm_cancel *cancel);
+MDM_EXTERN int mdm_cancel_new(mdm_cancel **out);
+MDM_EXTERN void mdm_cancel_free(mdm_cancel *cancel);
+MDM_EXTERN void mdm_cancel_request(mdm_cancel *cancel);
+MDM_EXTERN bool mdm_cancel_requested(const mdm_cancel *cancel);
 
 typedef struct mdm_register_progress {
     const char *table;     /* the table being loaded */
@@ -256,9 +256,9 @@ typedef struct mdm_register_options {
  * MDM_ECANCELED, and nothing of the new dataset is left (a replaced one stays).
  * *notes (may be NULL; free with mdm_strlist_free) gets what the user should hear about,
  * one line each. */
-int mdm_dataset_register(mdm_dataset_info **out, mdm_strlist *notes, mdm_catalog *cat,
+MDM_EXTERN int mdm_dataset_register(mdm_dataset_info **out, mdm_strlist *notes, mdm_catalog *cat,
                          const mdm_register_options *opt);
-void mdm_strlist_free(mdm_strlist *list);
+MDM_EXTERN void mdm_strlist_free(mdm_strlist *list);
 
 /* ------------------------------------------------------------------ one dataset */
 
@@ -267,24 +267,24 @@ typedef struct mdm_dataset mdm_dataset;
 /* Resolves `name` once. MDM_ENOTFOUND when it is not registered. When a replacement
  * (`register --force`) of the dataset was interrupted by a crash, opening puts the
  * dataset in order first (the old one back, or the new one kept). */
-int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name);
-void mdm_dataset_close(mdm_dataset *ds);
+MDM_EXTERN int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name);
+MDM_EXTERN void mdm_dataset_close(mdm_dataset *ds);
 
-const char *mdm_dataset_name(const mdm_dataset *ds);               /* normalized */
-const mdm_dataset_info *mdm_dataset_record(const mdm_dataset *ds); /* as opened */
-const char *mdm_dataset_backend(const mdm_dataset *ds);  /* registry name: "postgres" */
-const char *mdm_dataset_dir(const mdm_dataset *ds);      /* <datasets_path>/<name> */
+MDM_EXTERN const char *mdm_dataset_name(const mdm_dataset *ds);               /* normalized */
+MDM_EXTERN const mdm_dataset_info *mdm_dataset_record(const mdm_dataset *ds); /* as opened */
+MDM_EXTERN const char *mdm_dataset_backend(const mdm_dataset *ds);  /* registry name: "postgres" */
+MDM_EXTERN const char *mdm_dataset_dir(const mdm_dataset *ds);      /* <datasets_path>/<name> */
 /* The dataset's store, opened on first use (borrowed; lives with the handle). */
-int mdm_dataset_store(mdm_store **out, mdm_dataset *ds);
+MDM_EXTERN int mdm_dataset_store(mdm_store **out, mdm_dataset *ds);
 
 /* The table behind a kind ("train") or a table name of the dataset; MDM_ENOTFOUND
  * "Table 'x' not found in dataset 'y'" naming the tables otherwise. Borrowed. */
-int mdm_dataset_table_name(const char **out, const mdm_dataset *ds, const char *table);
+MDM_EXTERN int mdm_dataset_table_name(const char **out, const mdm_dataset *ds, const char *table);
 /* A table's columns from the engine; free with mdm_fields_free. */
-int mdm_dataset_table_schema(mdm_field **fields, size_t *nfields, mdm_dataset *ds,
+MDM_EXTERN int mdm_dataset_table_schema(mdm_field **fields, size_t *nfields, mdm_dataset *ds,
                              const char *table);
 /* Row count from the engine. */
-int mdm_dataset_table_rows(int64_t *rows, mdm_dataset *ds, const char *table);
+MDM_EXTERN int mdm_dataset_table_rows(int64_t *rows, mdm_dataset *ds, const char *table);
 
 /* Reading a table: insertion order; column subset, limit and offset go down to the
  * engine. The sink is called at least once: the first batch may have zero rows, and
@@ -299,7 +299,7 @@ typedef struct mdm_table_read {
     mdm_cancel *cancel;
 } mdm_table_read;
 
-int mdm_dataset_read(mdm_dataset *ds, const mdm_table_read *req, mdm_batch_sink sink,
+MDM_EXTERN int mdm_dataset_read(mdm_dataset *ds, const mdm_table_read *req, mdm_batch_sink sink,
                      void *ctx);
 
 /* Read-only SQL on the dataset's engine, tables named as in the dataset. A statement
@@ -311,7 +311,7 @@ typedef struct mdm_query_options {
     mdm_cancel *cancel;
 } mdm_query_options;
 
-int mdm_dataset_query(mdm_dataset *ds, const char *sql, const mdm_query_options *opt,
+MDM_EXTERN int mdm_dataset_query(mdm_dataset *ds, const char *sql, const mdm_query_options *opt,
                       mdm_batch_sink sink, void *ctx);
 
 /* ------------------------------------------------------------------ statistics, export */
@@ -323,9 +323,9 @@ typedef struct mdm_stats_options {
 
 /* The statistics document (metadata/statistics.json's form) as JSON text: the cached
  * one unless recomputed; a recomputed document is cached. Caller frees. */
-int mdm_dataset_stats(char **json, mdm_dataset *ds, const mdm_stats_options *opt);
+MDM_EXTERN int mdm_dataset_stats(char **json, mdm_dataset *ds, const mdm_stats_options *opt);
 /* Writes them to `path` in the form its extension names (.yaml/.yml, .csv, else JSON). */
-int mdm_dataset_stats_export(mdm_dataset *ds, const char *path,
+MDM_EXTERN int mdm_dataset_stats_export(mdm_dataset *ds, const char *path,
                              const mdm_stats_options *opt);
 
 typedef struct mdm_export_options {
@@ -340,9 +340,9 @@ typedef struct mdm_export_options {
 
 /* Writes <out>/<name>_metadata.json and <out>/<name>_<kind>.<fmt>[.gz|.zip|...]; *paths
  * (free with mdm_paths_free) lists the files written, in order. */
-int mdm_dataset_export(char ***paths, size_t *npaths, mdm_dataset *ds,
+MDM_EXTERN int mdm_dataset_export(char ***paths, size_t *npaths, mdm_dataset *ds,
                        const mdm_export_options *opt);
-void mdm_paths_free(char **paths, size_t npaths);
+MDM_EXTERN void mdm_paths_free(char **paths, size_t npaths);
 
 /* ------------------------------------------------------------------ Arrow */
 
@@ -391,9 +391,9 @@ struct ArrowArrayStream {
 /* A table read or a query as an Arrow stream (a struct of columns per batch: int64 "l",
  * float64 "g", bool "b", text "u", date "tdD", timestamp "tsu:"). The stream holds a
  * connection until released; `ds` must outlive it. */
-int mdm_dataset_read_arrow(struct ArrowArrayStream *out, mdm_dataset *ds,
+MDM_EXTERN int mdm_dataset_read_arrow(struct ArrowArrayStream *out, mdm_dataset *ds,
                            const mdm_table_read *req);
-int mdm_dataset_query_arrow(struct ArrowArrayStream *out, mdm_dataset *ds, const char *sql,
+MDM_EXTERN int mdm_dataset_query_arrow(struct ArrowArrayStream *out, mdm_dataset *ds, const char *sql,
                             const mdm_query_options *opt);
 
 #ifdef __cplusplus

@@ -478,7 +478,7 @@ typedef struct mdm_query_request {
  * PostgreSQL's hidden row ordinal (_mdm_row, which SELECT * would show) is left out, so
  * results look alike on every backend. Not inside an open transaction. Needs the
  * backend's `query` slot (MDM_ENOTSUP). */
-int mdm_conn_query(mdm_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
+MDM_EXTERN int mdm_conn_query(mdm_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
                    void *ctx);
 
 /* ------------------------------------------------------------------ identifiers */

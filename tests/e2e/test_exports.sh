@@ -80,7 +80,8 @@ for ch in text:
 for st in statements:
     st, visible = strip_attributes(st)
     st = " ".join(st.split())
-    if not st or re.match(r"(typedef|static)\b", st) or re.match(r"(enum|struct|union)\b[^(]*\{", st):
+    if not st or re.match(r"(typedef|static)\b", st) or re.match(r"(enum|struct|union)\b[^(]*\{", st) \
+            or re.fullmatch(r"(enum|struct|union)\s+\w+", st):  # a forward declaration
         continue
     if "(" in st:  # a function: the name before the parameter list
         name = re.search(r"([A-Za-z_]\w*)\s*\(", st).group(1)
