@@ -90,41 +90,33 @@ int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
         return MDM_ENOTFOUND;
-    bool server = !be->file_extension;
-    const char *canonical = strcmp(be->name, "postgres") == 0 ? "postgresql" : be->name;
-    char *path = NULL, *schema = NULL;
-    if (!server)
-        rc = dup_path(&path, "%s/%s/", mdm_config_path(cfg, "datasets_path"), norm);
-    else
-        rc = dup_path(&schema, "%s%s", mdm_config_str(cfg, "database.postgresql.database_prefix"),
-                      norm);
-    if (!rc && path) {
+    bool file = mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE;
+    mdm_backend_location where = {.port = 0};
+    char *path = NULL;
+    if (file) {
         /* <datasets_path>/<name>/<name><ext> */
         strbuf sb = STRBUF_INIT;
-        strbuf_appendf(&sb, "%s%s%s", path, norm, be->file_extension);
-        free(path);
+        strbuf_appendf(&sb, "%s/%s/%s%s", mdm_config_path(cfg, "datasets_path"), norm, norm,
+                       be->file_extension);
         path = strbuf_cstr(&sb) ? strbuf_detach(&sb) : NULL;
         if (!path)
             rc = MDM_ENOMEM;
-    }
+    } else if (MDM_BACKEND_HAS(be, dataset_location))
+        rc = be->dataset_location(&where, cfg, norm);
     if (!rc)
-        rc = dataset_str_set(&db->backend, canonical);
+        rc = dataset_str_set(&db->backend, mdm_backend_catalog_name(be));
     if (!rc)
         rc = dataset_str_set(&db->path, path);
     if (!rc)
-        rc = dataset_str_set(&db->schema, schema);
+        rc = dataset_str_set(&db->schema, where.schema[0] ? where.schema : NULL);
     if (!rc)
-        rc = dataset_str_set(&db->host,
-                             server ? mdm_config_str(cfg, "database.postgresql.host") : NULL);
+        rc = dataset_str_set(&db->host, where.host);
     if (!rc)
-        rc = dataset_str_set(&db->database,
-                             server ? mdm_config_str(cfg, "database.postgresql.database") : NULL);
+        rc = dataset_str_set(&db->database, where.database);
     if (!rc)
-        rc = dataset_str_set(&db->user,
-                             server ? mdm_config_str(cfg, "database.postgresql.user") : NULL);
-    db->port = server ? mdm_config_int(cfg, "database.postgresql.port") : 0;
+        rc = dataset_str_set(&db->user, where.user);
+    db->port = where.port;
     free(path);
-    free(schema);
     return rc;
 }
 

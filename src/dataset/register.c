@@ -55,13 +55,8 @@ typedef struct reg {
 
 const char *dataset_backend_registry_name(const char *backend)
 {
-    return backend && strcmp(backend, "postgresql") == 0 ? "postgres" : backend;
-}
-
-/* The name the registry YAML records: the Python tool's spelling. */
-static const char *backend_yaml_name(const char *backend)
-{
-    return strcmp(backend, "postgres") == 0 ? "postgresql" : backend;
+    const mdm_backend *b = backend ? mdm_backend_find(backend) : NULL;
+    return b ? b->name : backend;
 }
 
 void register_notes_free(register_notes *notes)
@@ -705,7 +700,6 @@ static int write_statistics_file(reg *r, const char *computed_at)
 static int fill_info(reg *r, int64_t now, const char *computed_at)
 {
     dataset_info *info = r->info;
-    const mdm_backend *be = mdm_backend_find(r->backend);
     int rc = dataset_str_set(&info->name, r->name);
     if (!rc)
         rc = dataset_str_set(&info->display_name, r->opt->name);
@@ -714,28 +708,7 @@ static int fill_info(reg *r, int64_t now, const char *computed_at)
     if (!rc)
         rc = dataset_str_set(&info->source, r->opt->source ? r->opt->source : r->found.root);
     if (!rc)
-        rc = dataset_str_set(&info->database.backend, backend_yaml_name(r->backend));
-    if (!rc && be->file_extension) {
-        strbuf sb = STRBUF_INIT;
-        strbuf_appendf(&sb, "%s/%s/%s%s", mdm_config_path(r->cfg, "datasets_path"), r->name,
-                       r->name, be->file_extension);
-        rc = strbuf_cstr(&sb) ? dataset_str_set(&info->database.path, sb.data) : MDM_ENOMEM;
-        strbuf_free(&sb);
-    } else if (!rc) {
-        strbuf sb = STRBUF_INIT;
-        strbuf_appendf(&sb, "%s%s", mdm_config_str(r->cfg, "database.postgresql.database_prefix"),
-                       r->name);
-        rc = dataset_str_set(&info->database.host, mdm_config_str(r->cfg, "database.postgresql.host"));
-        info->database.port = mdm_config_int(r->cfg, "database.postgresql.port");
-        if (!rc)
-            rc = dataset_str_set(&info->database.database,
-                                 mdm_config_str(r->cfg, "database.postgresql.database"));
-        if (!rc)
-            rc = dataset_str_set(&info->database.user, mdm_config_str(r->cfg, "database.postgresql.user"));
-        if (!rc)
-            rc = strbuf_cstr(&sb) ? dataset_str_set(&info->database.schema, sb.data) : MDM_ENOMEM;
-        strbuf_free(&sb);
-    }
+        rc = catalog_database_for(&info->database, r->cfg, r->backend, r->name);
     if (!rc && r->opt->tags)
         rc = dataset_strlist_set_csv(&info->tags, r->opt->tags);
     info->registered_at = info->last_updated_at = now;

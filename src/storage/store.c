@@ -25,7 +25,8 @@ int mdm_store_open(mdm_store **out, const char *backend, const mdm_target *targe
         return MDM_ENOTFOUND;
     if (!target || !target->dataset)
         return mdm_error_set(MDM_EINVALID, "a store needs a dataset name");
-    if (be->file_extension && !target->path)
+    bool file = mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE;
+    if (file && !target->path)
         return mdm_error_set(MDM_EINVALID, "backend '%s' needs a database file path", be->name);
     mdm_store *s = calloc(1, sizeof *s);
     if (!s || !(s->dataset = strdup(target->dataset))) {
@@ -56,7 +57,7 @@ int mdm_store_open_dataset(mdm_store **out, const char *backend, const char *dat
         return rc;
     mdm_target t = {.dataset = name};
     char path[PATH_MAX];
-    if (be->file_extension) {
+    if (mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE) {
         int n = snprintf(path, sizeof path, "%s/%s/%s%s", mdm_config_path(cfg, "datasets_path"),
                          name, name, be->file_extension);
         if (n < 0 || (size_t)n >= sizeof path)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `cmake --install` puts the binary, libraries (libduckdb beside libmdm), headers and
-# mdm.pc in a prefix; the installed mdm runs without LD_LIBRARY_PATH, and a program
+# `cmake --install` puts the binary, libraries (libmdm_duckdb and libduckdb beside
+# libmdm), headers and mdm.pc in a prefix; the installed mdm runs without
+# LD_LIBRARY_PATH, and a program
 # built with `pkg-config mdm` links and runs.
 . "$(dirname "$0")/lib.sh"
 BUILD=$(cd "$(dirname "$MDM")" && pwd)
@@ -19,10 +20,21 @@ env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" version >"$WORK/out" 2>"$WORK/err"; STA
 OUT=$(cat "$WORK/out")
 check "installed mdm runs without LD_LIBRARY_PATH" status_is 0
 check "installed mdm prints its version" contains "$OUT" "MDM version"
-if command -v ldd >/dev/null; then
-  ldd "$PREFIX/bin/mdm" >"$WORK/out" 2>&1; STATUS=0
-  check "installed mdm resolves libduckdb inside the prefix" grep -q "libduckdb.so => $PREFIX/" "$WORK/out"
+# DuckDB is a module loaded on first use: neither the binary nor libmdm needs libduckdb.
+check "libmdm_duckdb beside libmdm" [ -f "$PREFIX/lib/libmdm_duckdb.so" ]
+if command -v readelf >/dev/null; then
+  readelf -d "$PREFIX/bin/mdm" "$PREFIX/lib/libmdm.so" >"$WORK/out" 2>&1; STATUS=0
+  check "mdm and libmdm do not need libduckdb" sh -c "! grep -q 'NEEDED.*libduckdb' '$WORK/out'"
 fi
+if command -v ldd >/dev/null; then
+  ldd "$PREFIX/lib/libmdm_duckdb.so" >"$WORK/out" 2>&1; STATUS=0
+  check "the DuckDB module resolves libduckdb inside the prefix" grep -q "libduckdb.so => $PREFIX/" "$WORK/out"
+  check "the DuckDB module resolves libmdm inside the prefix" grep -q "libmdm.so.0 => $PREFIX/" "$WORK/out"
+fi
+printf 'a,b\n1,x\n2,y\n' >"$WORK/t.csv"
+env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" dataset register t "$WORK/t.csv" --backend duckdb \
+  >"$WORK/out" 2>"$WORK/err"; STATUS=$?
+check "installed mdm loads its DuckDB module" status_is 0
 
 cat >"$WORK/prog.c" <<'C'
 #include <mdm/mdm.h>
