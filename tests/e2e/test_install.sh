@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# `cmake --install` puts the binary, libraries (libmdm_duckdb and libduckdb beside
-# libmdm), headers and mdm.pc in a prefix; the installed mdm runs without
-# LD_LIBRARY_PATH, and a program
-# built with `pkg-config mdm` links and runs.
+# `cmake --install` puts the binary, libraries (the DuckDB and PostgreSQL modules and
+# libduckdb beside libmdm), headers and mdm.pc in a prefix; the installed mdm runs without
+# LD_LIBRARY_PATH, and a program built with `pkg-config mdm` links and runs.
 . "$(dirname "$0")/lib.sh"
 BUILD=$(cd "$(dirname "$MDM")" && pwd)
 PREFIX="$WORK/prefix"
@@ -20,21 +19,40 @@ env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" version >"$WORK/out" 2>"$WORK/err"; STA
 OUT=$(cat "$WORK/out")
 check "installed mdm runs without LD_LIBRARY_PATH" status_is 0
 check "installed mdm prints its version" contains "$OUT" "MDM version"
-# DuckDB is a module loaded on first use: neither the binary nor libmdm needs libduckdb.
+# DuckDB and PostgreSQL are modules loaded on first use: neither the binary nor libmdm
+# needs libduckdb or libpq.
 check "libmdm_duckdb beside libmdm" [ -f "$PREFIX/lib/libmdm_duckdb.so" ]
+check "libmdm_postgres beside libmdm" [ -f "$PREFIX/lib/libmdm_postgres.so" ]
 if command -v readelf >/dev/null; then
   readelf -d "$PREFIX/bin/mdm" "$PREFIX/lib/libmdm.so" >"$WORK/out" 2>&1; STATUS=0
-  check "mdm and libmdm do not need libduckdb" sh -c "! grep -q 'NEEDED.*libduckdb' '$WORK/out'"
+  check "mdm and libmdm do not need libduckdb or libpq" \
+    sh -c "! grep -q -e 'NEEDED.*libduckdb' -e 'NEEDED.*libpq' '$WORK/out'"
 fi
 if command -v ldd >/dev/null; then
   ldd "$PREFIX/lib/libmdm_duckdb.so" >"$WORK/out" 2>&1; STATUS=0
   check "the DuckDB module resolves libduckdb inside the prefix" grep -q "libduckdb.so => $PREFIX/" "$WORK/out"
   check "the DuckDB module resolves libmdm inside the prefix" grep -q "libmdm.so.0 => $PREFIX/" "$WORK/out"
+  ldd "$PREFIX/lib/libmdm_postgres.so" >"$WORK/out" 2>&1; STATUS=0
+  check "the PostgreSQL module resolves libmdm inside the prefix" grep -q "libmdm.so.0 => $PREFIX/" "$WORK/out"
 fi
 printf 'a,b\n1,x\n2,y\n' >"$WORK/t.csv"
 env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" dataset register t "$WORK/t.csv" --backend duckdb \
   >"$WORK/out" 2>"$WORK/err"; STATUS=$?
 check "installed mdm loads its DuckDB module" status_is 0
+env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" info >"$WORK/out" 2>"$WORK/err"; STATUS=$?
+OUT=$(cat "$WORK/out")
+check "installed mdm loads its PostgreSQL module (libpq version)" sh -c "! grep -q 'libpq *unknown' '$WORK/out'"
+# Without its module, DuckDB fails with an error naming the file; the rest works.
+mv "$PREFIX/lib/libmdm_duckdb.so" "$WORK/moved.so"
+env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" dataset register t2 "$WORK/t.csv" --backend duckdb \
+  >"$WORK/out" 2>"$WORK/err"; STATUS=$?
+ERR=$(cat "$WORK/err")
+check "a missing module is an error" status_is 1
+check "the error names the module's file" contains "$ERR" "$PREFIX/lib/libmdm_duckdb.so"
+env -u LD_LIBRARY_PATH "$PREFIX/bin/mdm" dataset register t3 "$WORK/t.csv" --backend sqlite \
+  >"$WORK/out" 2>"$WORK/err"; STATUS=$?
+check "SQLite works without the DuckDB module" status_is 0
+mv "$WORK/moved.so" "$PREFIX/lib/libmdm_duckdb.so"
 
 cat >"$WORK/prog.c" <<'C'
 #include <mdm/mdm.h>

@@ -145,7 +145,8 @@ typedef struct mdm_backend {
 
     unsigned capabilities; /* MDM_BACKEND_CAP_* */
     /* Optional: the name the registry YAML records for the backend, which
-     * mdm_backend_find also accepts (the Python tool's "postgresql"). NULL: `name`. */
+     * mdm_backend_find also accepts. NULL: `name`. (A built-in's is on its registry
+     * line: "postgresql" for "postgres", the Python tool's name.) */
     const char *catalog_name;
     /* Most columns a table may have, and longest identifier in bytes; 0: no limit. */
     int max_columns;
@@ -178,23 +179,20 @@ static inline unsigned mdm_backend_caps(const mdm_backend *b)
     return (b->file_extension ? MDM_BACKEND_CAP_FILE : MDM_BACKEND_CAP_SCHEMAS) |
            MDM_BACKEND_CAP_SQL;
 }
-/* The name the registry YAML records. */
-static inline const char *mdm_backend_catalog_name(const mdm_backend *b)
-{
-    return MDM_BACKEND_HAS(b, catalog_name) ? b->catalog_name : b->name;
-}
-
-/* Registry. The three built-ins are always present (DuckDB's table is in
- * libmdm_duckdb.so, loaded on the first lookup of "duckdb"). Registering a name that
+/* Registry. The three built-ins are always present (DuckDB's and PostgreSQL's tables
+ * are in libmdm_duckdb.so and libmdm_postgres.so, loaded on their first lookup). Registering a name that
  * exists is MDM_EEXISTS; a table of a later version than MDM_BACKEND_VERSION, or
  * without name, open or close, is MDM_EINVALID. The table must outlive the process. */
 int mdm_backend_register(const mdm_backend *backend);
+/* The name the registry YAML records for the backend: its catalog_name (the registry's
+ * line for a built-in, the table's for a registered one), else its name. */
+const char *mdm_backend_catalog_name(const mdm_backend *backend);
 /* Looks a backend up by name or catalog_name ("postgresql" finds "postgres"). NULL if
  * none (and the error record names the known backends), or if its module cannot be
  * loaded (and the error record names the file). */
 const mdm_backend *mdm_backend_find(const char *name);
 
-/* Built-ins (mdm_backend_duckdb only in the static library and the DuckDB module). */
+/* Built-ins (DuckDB's and PostgreSQL's only in the static library and their modules). */
 extern const mdm_backend mdm_backend_sqlite;
 extern const mdm_backend mdm_backend_duckdb;
 extern const mdm_backend mdm_backend_postgres;

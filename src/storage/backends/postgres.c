@@ -899,7 +899,6 @@ const mdm_backend mdm_backend_postgres = {
     .metadata_set = metadata_set,
     .capabilities = MDM_BACKEND_CAP_SCHEMAS | MDM_BACKEND_CAP_SQL |
                     MDM_BACKEND_CAP_TRANSACTIONAL_DDL | MDM_BACKEND_CAP_SAVEPOINTS,
-    .catalog_name = "postgresql",
     .max_columns = PG_MAX_COLUMNS - 1, /* one column holds the row ordinal */
     .max_identifier_bytes = PG_MAX_IDENT,
     .transaction_state = transaction_state,
