@@ -692,7 +692,8 @@ static int take_snapshot(snapshot *s, mdm_backend_conn *c, const mdm_read_reques
     s->batches = calloc(s->nbatches ? s->nbatches : 1, sizeof *s->batches);
     if (!s->batches)
         return oom();
-    memcpy(s->batches, t->batches, s->nbatches * sizeof *s->batches);
+    if (s->nbatches)
+        memcpy(s->batches, t->batches, s->nbatches * sizeof *s->batches);
     return 0;
 }
 

@@ -89,7 +89,7 @@ int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char
         return rc;
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     bool file = mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE;
     mdm_backend_location where = {.port = 0};
     char *path = NULL;

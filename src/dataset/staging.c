@@ -70,7 +70,7 @@ int staging_open(staging **out, const mdm_config *cfg, const char *backend, cons
     *out = NULL;
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     staging *s = calloc(1, sizeof *s);
     if (!s || !(s->name = strdup(name))) {
         free(s);
@@ -228,7 +228,7 @@ int dataset_storage_exists(const mdm_config *cfg, const char *backend, const cha
     *exists = false;
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     if (!is_server(b)) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", mdm_config_path(cfg, "datasets_path"), name);
@@ -252,7 +252,7 @@ int dataset_storage_remove(const mdm_config *cfg, const char *backend, const cha
 {
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", mdm_config_path(cfg, "datasets_path"), name);
     int rc = 0;
@@ -281,7 +281,7 @@ int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name
 {
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     int rc = 0;
     char prefix[PATH_MAX];
     snprintf(prefix, sizeof prefix, ".staging-%s-", name);

@@ -22,7 +22,7 @@ int mdm_store_open(mdm_store **out, const char *backend, const mdm_target *targe
     *out = NULL;
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     if (!target || !target->dataset)
         return mdm_error_set(MDM_EINVALID, "a store needs a dataset name");
     bool file = mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE;
@@ -50,7 +50,7 @@ int mdm_store_open_dataset(mdm_store **out, const char *backend, const char *dat
     *out = NULL;
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     char name[512];
     int rc = mdm_dataset_name_normalize(name, sizeof name, dataset);
     if (rc)
