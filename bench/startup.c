@@ -187,7 +187,7 @@ int main(int argc, char **argv)
                 int rc2 = run_once(args, &ignored, &kb);
                 if (rc1 != 0 || rc2 != 0) {
                     fprintf(stderr, "bench_startup: %s %s failed (%d, %d)\n", tools[t].path,
-                            scenarios[s].args[0], rc1, rc2);
+                            scenarios[s].name, rc1, rc2);
                     failed = 1;
                 }
                 rss[t * (size_t)runs + (size_t)r] = (double)kb / 1024.0;
