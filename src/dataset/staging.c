@@ -91,8 +91,11 @@ int staging_open(staging **out, const mdm_config *cfg, const char *backend, cons
         /* The staging dataset "<name>.s<pid>", renamed to <name> on promotion. */
         strbuf_appendf(&sb, "%s.s%ld", name, (long)getpid());
         s->dataset = strbuf_detach(&sb);
-        rc = s->dataset ? check_location(cfg, b, s->dataset)
+        /* The name itself first, so that a name that is too long is named as given. */
+        rc = s->dataset ? check_location(cfg, b, name)
                         : mdm_error_set(MDM_ENOMEM, "out of memory");
+        if (!rc)
+            rc = check_location(cfg, b, s->dataset);
         if (!rc)
             rc = server_store(&s->store, s->load_cfg ? s->load_cfg : cfg, b, s->dataset);
     } else {
