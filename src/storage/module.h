@@ -6,10 +6,13 @@
  *   libmdm_duckdb.so    the DuckDB backend, Parquet/JSON reading, the Parquet writer
  *   libmdm_postgres.so  the PostgreSQL backend (libpq)
  *
- * libmdm.so finds a module beside itself (dladdr), loads it once and never unloads it
+ * The host (libmdm.so, or the mdm binary, which links the core in and exports it) finds
+ * a module beside itself or in <prefix>/lib, loads it once and never unloads it
  * (RTLD_NODELETE, no dlclose: the engines' threads and atexit handlers outlive any
- * caller). The static library links the modules' objects in and hands out their tables
- * directly.
+ * caller). A module has no DT_NEEDED on libmdm: it takes only the public API of
+ * include/mdm/ from its host (a second libmdm would have its own error record and
+ * registry), and carries the few stateless helpers it needs besides. The static library
+ * links the modules' objects in and hands out their tables directly.
  *
  * The table is versioned like the backend table: slots are only added at the end, and a
  * core reading a module of another build checks `version` first. */

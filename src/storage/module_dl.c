@@ -1,12 +1,13 @@
-/* The shared library's module loader: libmdm_<name>.so is opened from the directory
- * libmdm.so itself was loaded from, once, on first use, and never closed (see
- * module.h). */
+/* The module loader of libmdm.so and of the mdm binary: libmdm_<name>.so is opened from
+ * beside its host (or <prefix>/lib for an installed binary), once, on first use, and
+ * never closed (see module.h). */
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "storage/module.h"
 
@@ -26,31 +27,52 @@ static struct {
     char failure[8192];
 } loaded[MDM_MODULE_COUNT];
 
-/* The directory of the object this function is in (libmdm.so), with a trailing '/';
- * "" when unknown. */
-static void own_directory(char *buf, size_t size)
+/* The object this function is in (libmdm.so, or the mdm binary with the core linked in),
+ * resolved ("<prefix>/bin/../lib/libmdm.so.0" when found through an rpath); "" when
+ * unknown. */
+static void own_file(char *buf, size_t size)
 {
     Dl_info info;
-    char real[PATH_MAX];
     buf[0] = '\0';
-    if (!dladdr((void *)own_directory, &info) || !info.dli_fname)
+    if (!dladdr((void *)own_file, &info) || !info.dli_fname)
         return;
-    /* Found through an rpath, the name may read ".../bin/../lib/libmdm.so.0". */
-    const char *name = realpath(info.dli_fname, real) ? real : info.dli_fname;
-    const char *slash = strrchr(name, '/');
-    if (slash)
-        snprintf(buf, size, "%.*s/", (int)(slash - name), name);
+    if (!realpath(info.dli_fname, buf))
+        snprintf(buf, size, "%s", info.dli_fname);
+}
+
+/* Where module `file` is: beside its host, or in <host>/../<libdir> for a program
+ * installed in <prefix>/bin. The first place when it is in neither. */
+static void module_path(char *out, size_t size, const char *host, const char *file)
+{
+    const char *slash = strrchr(host, '/');
+    int dir = slash ? (int)(slash - host) : 0;
+    snprintf(out, size, "%.*s/%s", dir, host, file);
+    if (access(out, F_OK) == 0)
+        return;
+    char lib[PATH_MAX], other[PATH_MAX];
+    snprintf(lib, sizeof lib, "%.*s/../%s", dir, host, MDM_INSTALL_LIBDIR);
+    if (!realpath(lib, other))
+        return;
+    char candidate[PATH_MAX + 64];
+    snprintf(candidate, sizeof candidate, "%.*s/%s", PATH_MAX - 1, other, file);
+    bool program = !strstr(host + dir, ".so"); /* then the installed place is the one */
+    if (access(candidate, F_OK) == 0 || program)
+        snprintf(out, size, "%s", candidate);
 }
 
 static void load(mdm_module_id id)
 {
-    char path[4096];
-    own_directory(path, sizeof path);
-    size_t len = strlen(path);
-    snprintf(path + len, sizeof path - len, "%s", specs[id].file);
+    char host[PATH_MAX], path[PATH_MAX + 64];
+    own_file(host, sizeof host);
+    module_path(path, sizeof path, host, specs[id].file);
+    /* The module takes the public API from its host, which a program may have loaded
+     * with RTLD_LOCAL (Python does): make the host's symbols global first. A program
+     * with the core linked in exports them already. */
+    if (!dlopen(host, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL))
+        dlerror();
     char *failure = loaded[id].failure;
     /* RTLD_NODELETE: never unloaded, even by a stray dlclose; the module's symbols stay
-     * private to it (RTLD_LOCAL), it resolves ours through its DT_NEEDED on libmdm. */
+     * private to it (RTLD_LOCAL). */
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!handle) {
         /* dlerror() reads "<path>: <reason>", or names a library the module needs. */
@@ -59,8 +81,8 @@ static void load(mdm_module_id id)
         if (why && strncmp(why, path, plen) == 0 && strncmp(why + plen, ": ", 2) == 0)
             why += plen + 2;
         snprintf(failure, sizeof loaded[id].failure,
-                 "%s support is not available: cannot load %.4000s: %.2000s (it belongs "
-                 "beside libmdm)",
+                 "%s support is not available: cannot load %.4000s: %.2000s (it is "
+                 "installed with mdm)",
                  specs[id].what, path, why ? why : "unknown error");
         return;
     }
