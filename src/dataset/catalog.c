@@ -74,33 +74,28 @@ int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char
         return rc;
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
-        return MDM_ENOTFOUND;
-    bool server = !be->file_extension;
-    const char *canonical = strcmp(be->name, "postgres") == 0 ? "postgresql" : be->name;
-    char *path = NULL, *schema = NULL;
-    if (!server)
+        return mdm_error_last()->code; /* unknown, or its module is missing */
+    bool file = mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE;
+    mdm_backend_location where = {.port = 0};
+    char *path = NULL;
+    if (file)
         rc = mdm_fs_dataset_file(&path, cfg, norm, be->file_extension);
-    else
-        rc = dup_path(&schema, "%s%s", mdm_config_str(cfg, "database.postgresql.database_prefix"),
-                      norm);
+    else if (MDM_BACKEND_HAS(be, dataset_location))
+        rc = be->dataset_location(&where, cfg, norm);
     if (!rc)
-        rc = dataset_str_set(&db->backend, canonical);
+        rc = dataset_str_set(&db->backend, mdm_backend_catalog_name(be));
     if (!rc)
         rc = dataset_str_set(&db->path, path);
     if (!rc)
-        rc = dataset_str_set(&db->schema, schema);
+        rc = dataset_str_set(&db->schema, where.schema[0] ? where.schema : NULL);
     if (!rc)
-        rc = dataset_str_set(&db->host,
-                             server ? mdm_config_str(cfg, "database.postgresql.host") : NULL);
+        rc = dataset_str_set(&db->host, where.host);
     if (!rc)
-        rc = dataset_str_set(&db->database,
-                             server ? mdm_config_str(cfg, "database.postgresql.database") : NULL);
+        rc = dataset_str_set(&db->database, where.database);
     if (!rc)
-        rc = dataset_str_set(&db->user,
-                             server ? mdm_config_str(cfg, "database.postgresql.user") : NULL);
-    db->port = server ? mdm_config_int(cfg, "database.postgresql.port") : 0;
+        rc = dataset_str_set(&db->user, where.user);
+    db->port = where.port;
     free(path);
-    free(schema);
     return rc;
 }
 

@@ -18,10 +18,11 @@
 
 #include "dataset/catalog.h"
 #include "mdm/sys/backend.h"
+#include "storage/registry.h"
 
 const char *dataset_backend_registry_name(const char *backend)
 {
-    return backend && strcmp(backend, "postgresql") == 0 ? "postgres" : backend;
+    return backend_registry_name(backend);
 }
 
 void register_note(reg *r, const char *fmt, ...)
@@ -88,7 +89,7 @@ static int fill_info(reg *r, int64_t now, const char *computed_at)
 static bool is_server(const char *backend)
 {
     const mdm_backend *b = mdm_backend_find(backend);
-    return b && !b->file_extension;
+    return b && !(mdm_backend_caps(b) & MDM_BACKEND_CAP_FILE);
 }
 
 /* Removes what interrupted registrations of this name left, and refuses an existing

@@ -132,7 +132,7 @@ static int delete_trash(const replace *r)
 {
     int rc = 0;
     const mdm_backend *b = r->old_backend ? mdm_backend_find(r->old_backend) : NULL;
-    if (b && !b->file_extension)
+    if (b && !(mdm_backend_caps(b) & MDM_BACKEND_CAP_FILE))
         rc = dataset_storage_remove(r->cfg, r->old_backend, r->trash_dataset);
     if (!rc)
         rc = mdm_fs_remove_tree(r->trash_dir);
@@ -156,7 +156,7 @@ static int restore(const replace *r, const char *new_backend)
     int rc = 0;
     bool trash_schema = false;
     const mdm_backend *old = r->old_backend ? mdm_backend_find(r->old_backend) : NULL;
-    if (old && !old->file_extension) {
+    if (old && !(mdm_backend_caps(old) & MDM_BACKEND_CAP_FILE)) {
         /* Is the old schema aside? Then what holds the dataset's schema name is new. */
         bool moved_back = false;
         mdm_store *store = NULL;
@@ -177,7 +177,7 @@ static int restore(const replace *r, const char *new_backend)
     } else if (new_backend) {
         const mdm_backend *nb = mdm_backend_find(new_backend);
         /* A new server dataset promoted over an old file one: its schema goes. */
-        if (nb && !nb->file_extension)
+        if (nb && !(mdm_backend_caps(nb) & MDM_BACKEND_CAP_FILE))
             rc = dataset_storage_remove(r->cfg, nb->name, r->place->name);
     }
     if (!rc)

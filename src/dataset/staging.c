@@ -14,39 +14,31 @@
 #include "core/fs.h"
 #include "core/strbuf.h"
 #include "mdm/sys/backend.h"
-
-/* PostgreSQL cuts identifiers at 63 bytes; a longer schema name would silently clash. */
-#define PG_IDENT_MAX 63
+#include "storage/conn_datasets.h"
 
 struct staging {
     const mdm_config *cfg;
-    mdm_config *load_cfg;  /* SQLite: cfg without journal or syncs, for the bulk load */
+    mdm_config *load_cfg;  /* cfg with the backend's staging_settings, if it has them */
     const mdm_backend *backend;
     char *name;
     char *dir;          /* file backends: the staging directory */
-    char *schema;       /* PostgreSQL: the staging schema */
+    char *dataset;      /* schema backends: the staging dataset "<name>.s<pid>" */
     mdm_store *store;
 };
 
-static bool is_server(const mdm_backend *b) { return b->file_extension == NULL; }
-
-
-static char *schema_of(const mdm_config *cfg, const char *dataset)
+/* A dataset that is a namespace on a server rather than a file: staged as a dataset of
+ * its own, renamed into place. */
+static bool is_server(const mdm_backend *b)
 {
-    strbuf sb = STRBUF_INIT;
-    strbuf_appendf(&sb, "%s%s", mdm_config_str(cfg, "database.postgresql.database_prefix"),
-                   dataset);
-    return strbuf_detach(&sb);
+    return !(mdm_backend_caps(b) & MDM_BACKEND_CAP_FILE);
 }
 
-static int check_schema_length(const char *schema, const char *name)
+
+/* Checks that `dataset`'s namespace fits the engine's names. */
+static int check_location(const mdm_config *cfg, const mdm_backend *b, const char *dataset)
 {
-    if (strlen(schema) <= PG_IDENT_MAX)
-        return 0;
-    return mdm_error_set(MDM_EINVALID,
-                         "dataset name '%s' is too long for PostgreSQL: its schema '%s' would pass "
-                         "the %d-byte limit of PostgreSQL names",
-                         name, schema, PG_IDENT_MAX);
+    mdm_backend_location where;
+    return MDM_BACKEND_HAS(b, dataset_location) ? b->dataset_location(&where, cfg, dataset) : 0;
 }
 
 /* A store on dataset `dataset` of a server backend (config's server). */
@@ -57,22 +49,12 @@ static int server_store(mdm_store **out, const mdm_config *cfg, const mdm_backen
     return mdm_store_open(out, b->name, &t, cfg);
 }
 
-static int run_sql(mdm_store *store, const char *sql, const mdm_value *params, size_t n)
-{
-    mdm_conn *c = NULL;
-    int rc = mdm_store_checkout(store, &c);
-    if (!rc)
-        rc = mdm_conn_execute(c, sql, params, n, NULL, NULL, NULL);
-    mdm_store_checkin(store, c);
-    return rc;
-}
-
 int staging_open(staging **out, const mdm_config *cfg, const char *backend, const char *name)
 {
     *out = NULL;
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     staging *s = calloc(1, sizeof *s);
     if (!s || !(s->name = strdup(name))) {
         free(s);
@@ -82,29 +64,25 @@ int staging_open(staging **out, const mdm_config *cfg, const char *backend, cons
     s->backend = b;
     int rc = 0;
     strbuf sb = STRBUF_INIT;
+    /* Staged data is thrown away on failure and made durable before the commit: the
+     * backend may load it with cheaper settings. */
+    if (MDM_BACKEND_HAS(b, staging_settings) &&
+        ((rc = mdm_config_clone(&s->load_cfg, cfg)) || (rc = b->staging_settings(s->load_cfg)))) {
+        staging_discard(s);
+        return rc;
+    }
     if (is_server(b)) {
-        /* The dataset of the staging store is "<name>.s<pid>": its schema gets the prefix. */
+        /* The staging dataset "<name>.s<pid>", renamed to <name> on promotion. */
         strbuf_appendf(&sb, "%s.s%ld", name, (long)getpid());
-        char *dataset = strbuf_detach(&sb);
-        s->schema = dataset ? schema_of(cfg, dataset) : NULL;
-        if (!s->schema)
-            rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+        s->dataset = strbuf_detach(&sb);
+        /* The name itself first, so that a name that is too long is named as given. */
+        rc = s->dataset ? check_location(cfg, b, name)
+                        : mdm_error_set(MDM_ENOMEM, "out of memory");
         if (!rc)
-            rc = check_schema_length(s->schema, name);
+            rc = check_location(cfg, b, s->dataset);
         if (!rc)
-            rc = server_store(&s->store, cfg, b, dataset);
-        free(dataset);
+            rc = server_store(&s->store, s->load_cfg ? s->load_cfg : cfg, b, s->dataset);
     } else {
-        /* A staging SQLite file needs no journal and no syncs while it is loaded: on
-         * failure it is deleted, and promotion syncs it to disk before the commit.
-         * Pages are then written once instead of twice (through the WAL). */
-        if (strcmp(b->name, "sqlite") == 0 &&
-            ((rc = mdm_config_clone(&s->load_cfg, cfg)) ||
-             (rc = mdm_config_set(s->load_cfg, "database.sqlite.journal_mode", "OFF")) ||
-             (rc = mdm_config_set(s->load_cfg, "database.sqlite.synchronous", "OFF")))) {
-            staging_discard(s);
-            return rc;
-        }
         const char *root = mdm_config_path(cfg, "datasets_path");
         strbuf_appendf(&sb, "%s/.staging-%s-%ld", root, name, (long)getpid());
         s->dir = strbuf_detach(&sb);
@@ -143,7 +121,7 @@ static void staging_free(staging *s)
     mdm_config_free(s->load_cfg);
     free(s->name);
     free(s->dir);
-    free(s->schema);
+    free(s->dataset);
     free(s);
 }
 
@@ -151,17 +129,11 @@ int staging_promote(staging *s)
 {
     int rc = 0;
     if (is_server(s->backend)) {
-        char *final = schema_of(s->cfg, s->name);
-        strbuf sql = STRBUF_INIT;
-        strbuf_append(&sql, "ALTER SCHEMA ");
-        strbuf_append_ident(&sql, s->schema);
-        strbuf_append(&sql, " RENAME TO ");
-        strbuf_append_ident(&sql, final ? final : "");
-        rc = !final || !strbuf_cstr(&sql) ? MDM_ENOMEM : run_sql(s->store, sql.data, NULL, 0);
-        if (rc == MDM_EBACKEND && strstr(mdm_error_last()->message, "already exists"))
-            rc = mdm_error_set(MDM_EEXISTS, "PostgreSQL schema %s already exists", final);
-        strbuf_free(&sql);
-        free(final);
+        mdm_conn *c = NULL;
+        rc = mdm_store_checkout(s->store, &c);
+        if (!rc)
+            rc = mdm_conn_dataset_rename(c, s->name);
+        mdm_store_checkin(s->store, c);
         if (rc)
             return rc;
         staging_free(s);
@@ -195,7 +167,7 @@ void staging_discard(staging *s)
         mdm_conn *c = NULL;
         if (is_server(s->backend) && mdm_store_checkout(s->store, &c) == 0) {
             if (mdm_conn_dataset_drop(c) != 0)
-                MDM_WARN("could not drop staging schema %s: %s", s->schema,
+                MDM_WARN("could not drop staging dataset %s: %s", s->dataset,
                          mdm_error_last()->message);
             mdm_store_checkin(s->store, c);
         }
@@ -213,7 +185,7 @@ int dataset_storage_exists(bool *exists, const mdm_config *cfg, const char *back
     *exists = false;
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     if (!is_server(b)) {
         char *dir = NULL;
         int rc = mdm_fs_dataset_dir(&dir, cfg, name);
@@ -238,7 +210,7 @@ int dataset_storage_remove(const mdm_config *cfg, const char *backend, const cha
 {
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", mdm_config_path(cfg, "datasets_path"), name);
     int rc = 0;
@@ -258,28 +230,11 @@ int dataset_storage_remove(const mdm_config *cfg, const char *backend, const cha
     return rc ? rc : rc2;
 }
 
-typedef struct schema_list {
-    char names[64][PG_IDENT_MAX + 1];
-    size_t n;
-} schema_list;
-
-static int collect_schemas(const mdm_batch *batch, void *ctx)
-{
-    schema_list *f = ctx;
-    for (size_t r = 0; r < mdm_batch_nrows(batch) && f->n < 64; r++) {
-        size_t len;
-        const char *name = mdm_batch_text(batch, 0, r, &len);
-        if (len <= PG_IDENT_MAX)
-            snprintf(f->names[f->n++], sizeof f->names[0], "%s", name);
-    }
-    return 0;
-}
-
 int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name)
 {
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     int rc = 0;
     char prefix[PATH_MAX];
     snprintf(prefix, sizeof prefix, ".staging-%s-", name);
@@ -303,40 +258,40 @@ int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name
     if (rc || !is_server(b))
         return rc;
 
-    /* PostgreSQL: staging schemas "<prefix><name>.s<pid>" of processes that are gone. */
-    char *final = schema_of(cfg, name);
+    /* Schema backends: staging datasets "<name>.s<pid>" of processes that are gone. */
     mdm_store *store = NULL;
     mdm_conn *c = NULL;
+    char **found = NULL;
+    size_t nfound = 0;
     strbuf like = STRBUF_INIT;
-    strbuf_appendf(&like, "%s.s", final ? final : "");
-    rc = !final || !strbuf_cstr(&like) ? MDM_ENOMEM : server_store(&store, cfg, b, name);
+    strbuf_appendf(&like, "%s.s", name);
+    rc = !strbuf_cstr(&like) ? MDM_ENOMEM : server_store(&store, cfg, b, name);
     if (!rc)
         rc = mdm_store_checkout(store, &c);
-    schema_list f = {.n = 0};
-    if (!rc) {
-        mdm_value p = mdm_value_text(like.data);
-        rc = mdm_conn_execute(c,
-                              "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, ?)",
-                              &p, 1, collect_schemas, &f, NULL);
-    }
-    for (size_t i = 0; !rc && i < f.n; i++) {
-        char *end = NULL;
-        long pid = strtol(f.names[i] + like.len, &end, 10);
-        if (*end || !(mdm_fs_process_gone(pid) || pid == (long)getpid()))
-            continue;
-        strbuf sql = STRBUF_INIT;
-        strbuf_append(&sql, "DROP SCHEMA IF EXISTS ");
-        strbuf_append_ident(&sql, f.names[i]);
-        strbuf_append(&sql, " CASCADE");
-        MDM_INFO("dropping PostgreSQL schema %s, left by an interrupted registration", f.names[i]);
-        rc = strbuf_cstr(&sql) ? mdm_conn_execute(c, sql.data, NULL, 0, NULL, NULL, NULL)
-                               : MDM_ENOMEM;
-        strbuf_free(&sql);
-    }
+    if (!rc)
+        rc = mdm_conn_dataset_list(c, like.data, &found, &nfound);
     mdm_store_checkin(store, c);
     mdm_store_free(store);
+    for (size_t i = 0; !rc && i < nfound; i++) {
+        char *end = NULL;
+        long pid = strtol(found[i] + like.len, &end, 10);
+        if (*end || !(mdm_fs_process_gone(pid) || pid == (long)getpid()))
+            continue;
+        MDM_INFO("dropping dataset %s, left by an interrupted registration", found[i]);
+        store = NULL;
+        c = NULL;
+        rc = server_store(&store, cfg, b, found[i]);
+        if (!rc)
+            rc = mdm_store_checkout(store, &c);
+        if (!rc)
+            rc = mdm_conn_dataset_drop(c);
+        mdm_store_checkin(store, c);
+        mdm_store_free(store);
+    }
+    for (size_t i = 0; i < nfound; i++)
+        free(found[i]);
+    free(found);
     strbuf_free(&like);
-    free(final);
     return rc;
 }
 
@@ -346,15 +301,13 @@ int dataset_schema_rename(bool *moved, const mdm_config *cfg, const char *backen
     *moved = false;
     const mdm_backend *b = mdm_backend_find(backend);
     if (!b)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     if (!is_server(b))
         return 0;
-    char *from_schema = schema_of(cfg, from), *to_schema = schema_of(cfg, to);
     mdm_store *store = NULL;
     mdm_conn *c = NULL;
     bool exists = false;
-    strbuf sql = STRBUF_INIT;
-    int rc = from_schema && to_schema ? check_schema_length(to_schema, from) : MDM_ENOMEM;
+    int rc = check_location(cfg, b, to);
     if (!rc)
         rc = server_store(&store, cfg, b, from);
     if (!rc)
@@ -362,18 +315,10 @@ int dataset_schema_rename(bool *moved, const mdm_config *cfg, const char *backen
     if (!rc)
         rc = mdm_conn_dataset_exists(c, &exists);
     if (!rc && exists) {
-        strbuf_append(&sql, "ALTER SCHEMA ");
-        strbuf_append_ident(&sql, from_schema);
-        strbuf_append(&sql, " RENAME TO ");
-        strbuf_append_ident(&sql, to_schema);
-        rc = strbuf_cstr(&sql) ? mdm_conn_execute(c, sql.data, NULL, 0, NULL, NULL, NULL)
-                               : MDM_ENOMEM;
+        rc = mdm_conn_dataset_rename(c, to);
         *moved = rc == 0;
     }
     mdm_store_checkin(store, c);
     mdm_store_free(store);
-    strbuf_free(&sql);
-    free(from_schema);
-    free(to_schema);
     return rc;
 }

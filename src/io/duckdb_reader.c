@@ -601,7 +601,7 @@ int io_duckdb_reader_open(io_reader **out, const char *path, io_format format,
                              path);
     if (format != IO_FORMAT_PARQUET && format != IO_FORMAT_JSON)
         return mdm_error_set(MDM_EINVALID, "%s: DuckDB reads Parquet and JSON here, not %s", path,
-                             io_format_name(format));
+                             format == IO_FORMAT_CSV ? "csv" : "tsv");
     int rc = check_readable(path);
     if (rc)
         return rc;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "storage/conn.h"
+#include "storage/conn_datasets.h"
 #include "storage/resilience.h"
 #include "storage/store.h"
 
@@ -156,6 +157,34 @@ int mdm_conn_dataset_drop(mdm_conn *conn)
     int rc;
     RETRYING(conn, WRITES, rc,
              conn->backend->dataset_drop(conn->raw, mdm_store_dataset(conn->store)));
+    return track(conn, rc);
+}
+
+/* Slots added in a later table version: the version is checked before the slot. */
+#define NEED_LATER_SLOT(conn, slot)                                                        \
+    do {                                                                                   \
+        if (!MDM_BACKEND_HAS((conn)->backend, slot))                                       \
+            return mdm_error_set(MDM_ENOTSUP, "backend '%s' does not support " #slot,      \
+                                 (conn)->backend->name);                                   \
+        NEED_SLOT(conn, slot);                                                             \
+    } while (0)
+
+int mdm_conn_dataset_rename(mdm_conn *conn, const char *to)
+{
+    NEED_LATER_SLOT(conn, dataset_rename);
+    int rc;
+    RETRYING(conn, WRITES, rc,
+             conn->backend->dataset_rename(conn->raw, mdm_store_dataset(conn->store), to));
+    return rc == MDM_EEXISTS ? rc : track(conn, rc);
+}
+
+int mdm_conn_dataset_list(mdm_conn *conn, const char *prefix, char ***names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    NEED_LATER_SLOT(conn, dataset_list);
+    int rc;
+    RETRYING(conn, READS, rc, conn->backend->dataset_list(conn->raw, prefix, names, count));
     return track(conn, rc);
 }
 
@@ -339,23 +368,32 @@ static void leading_keywords(const char *sql, char *first, char *second, size_t 
 }
 
 /* Keeps the connection's books right when SQL text opens or ends a transaction, or
- * changes session settings, so that checkin rolls back and resets what it must. */
+ * changes session settings, so that checkin rolls back and resets what it must. The
+ * transaction state comes from the engine when the backend can tell it (a statement
+ * list, a function or a failure may open or end one); else it is read off the SQL. */
 static void note_statement(mdm_conn *conn, const char *sql)
 {
     char first[16], second[16];
     leading_keywords(sql, first, second, sizeof first);
-    if (strcmp(first, "BEGIN") == 0 || strcmp(first, "START") == 0) {
+    if (MDM_BACKEND_HAS(conn->backend, transaction_state) && conn->raw) {
+        bool open = conn->in_transaction;
+        if (conn->backend->transaction_state(conn->raw, &open) == 0)
+            conn->in_transaction = open;
+        else
+            conn->failed = true; /* the pool validates it before reuse */
+    } else if (strcmp(first, "BEGIN") == 0 || strcmp(first, "START") == 0) {
         conn->in_transaction = true;
     } else if (strcmp(first, "COMMIT") == 0 || strcmp(first, "END") == 0 ||
                strcmp(first, "ABORT") == 0 ||
                (strcmp(first, "ROLLBACK") == 0 && strcmp(second, "TO") != 0)) {
         conn->in_transaction = false;
-    } else if (strcmp(first, "SET") == 0 || strcmp(first, "RESET") == 0 ||
-               strcmp(first, "PRAGMA") == 0 || strcmp(first, "USE") == 0 ||
-               strcmp(first, "ATTACH") == 0 || strcmp(first, "DETACH") == 0 ||
-               strcmp(first, "DISCARD") == 0 || strcmp(first, "LOAD") == 0 ||
-               (strcmp(first, "CREATE") == 0 &&
-                (strcmp(second, "TEMP") == 0 || strcmp(second, "TEMPORARY") == 0))) {
+    }
+    if (strcmp(first, "SET") == 0 || strcmp(first, "RESET") == 0 ||
+        strcmp(first, "PRAGMA") == 0 || strcmp(first, "USE") == 0 ||
+        strcmp(first, "ATTACH") == 0 || strcmp(first, "DETACH") == 0 ||
+        strcmp(first, "DISCARD") == 0 || strcmp(first, "LOAD") == 0 ||
+        (strcmp(first, "CREATE") == 0 &&
+         (strcmp(second, "TEMP") == 0 || strcmp(second, "TEMPORARY") == 0))) {
         conn->session_changed = true;
     }
 }

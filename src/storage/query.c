@@ -74,7 +74,7 @@ static int limiting_sink(const mdm_batch *batch, void *p)
 
 int mdm_conn_query(mdm_conn *conn, const mdm_query_request *req, mdm_batch_sink sink, void *ctx)
 {
-    if (!conn->backend->query)
+    if (!MDM_BACKEND_HAS(conn->backend, query))
         return mdm_error_set(MDM_ENOTSUP, "backend '%s' does not run read-only queries",
                              conn->backend->name);
     if (!conn->raw)

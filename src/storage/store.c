@@ -22,10 +22,11 @@ int mdm_store_open(mdm_store **out, const char *backend, const mdm_target *targe
     *out = NULL;
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     if (!target || !target->dataset)
         return mdm_error_set(MDM_EINVALID, "a store needs a dataset name");
-    if (be->file_extension && !target->path)
+    bool file = mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE;
+    if (file && !target->path)
         return mdm_error_set(MDM_EINVALID, "backend '%s' needs a database file path", be->name);
     mdm_store *s = calloc(1, sizeof *s);
     if (!s || !(s->dataset = strdup(target->dataset))) {
@@ -49,14 +50,14 @@ int mdm_store_open_dataset(mdm_store **out, const char *backend, const char *dat
     *out = NULL;
     const mdm_backend *be = mdm_backend_find(backend);
     if (!be)
-        return MDM_ENOTFOUND;
+        return mdm_error_last()->code; /* unknown, or its module is missing */
     char name[512];
     int rc = mdm_dataset_name_normalize(name, sizeof name, dataset);
     if (rc)
         return rc;
     mdm_target t = {.dataset = name};
     char path[PATH_MAX];
-    if (be->file_extension) {
+    if (mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE) {
         int n = snprintf(path, sizeof path, "%s/%s/%s%s", mdm_config_path(cfg, "datasets_path"),
                          name, name, be->file_extension);
         if (n < 0 || (size_t)n >= sizeof path)

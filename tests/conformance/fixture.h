@@ -45,7 +45,11 @@ void fixture_checkin(mdm_conn *conn);
                      mdm_error_name(check_rc_));                                           \
     } while (0)
 
-/* SELECT COUNT(*) of a table. */
+/* The backend's MDM_BACKEND_CAP_* bits; need_caps skips the test without them. */
+unsigned fixture_caps(void);
+void need_caps(unsigned caps);
+
+/* Rows of a table (SELECT COUNT(*), or a read where the backend has no SQL). */
 int64_t count_rows(mdm_conn *conn, const char *table);
 
 /* Compares two values; NaN equals NaN; -0.0 differs from +0.0; text by bytes. */
@@ -70,5 +74,7 @@ extern const struct CMUnitTest load_tests[];
 extern const size_t load_ntests;
 extern const struct CMUnitTest query_tests[];
 extern const size_t query_ntests;
+extern const struct CMUnitTest capability_tests[];
+extern const size_t capability_ntests;
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conformance/fixture.h"
+#include "mdm/sys/backend.h"
 
 static const mdm_field cols[] = {{"id", MDM_TYPE_INT64}, {"name", MDM_TYPE_TEXT}};
 
@@ -161,6 +162,7 @@ static void failed_load_leaves_table_as_it_was(void **state)
 static void engine_refusal_ends_the_load(void **state)
 {
     (void)state;
+    need_caps(MDM_BACKEND_CAP_SQL);
     mdm_conn *c = fixture_checkout();
     CHECK(mdm_conn_execute(c, "CREATE TABLE t (id BIGINT NOT NULL, name TEXT)", NULL, 0, NULL,
                            NULL, NULL));

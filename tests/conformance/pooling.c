@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conformance/fixture.h"
+#include "mdm/sys/backend.h"
 
 enum { POOL_SIZE = 4 };
 
@@ -255,6 +256,7 @@ static int first_int(const mdm_batch *b, void *ctx)
 static void transactions_retry_conflicts(void **state)
 {
     (void)state;
+    need_caps(MDM_BACKEND_CAP_SQL);
     mdm_conn *c = fixture_checkout();
     CHECK(mdm_conn_execute(c, "CREATE TABLE counter (v BIGINT NOT NULL)", NULL, 0, NULL, NULL, NULL));
     CHECK(mdm_conn_execute(c, "INSERT INTO counter VALUES (0)", NULL, 0, NULL, NULL, NULL));

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conformance/fixture.h"
+#include "mdm/sys/backend.h"
 
 static const mdm_field cols[] = {
     {"id", MDM_TYPE_INT64}, {"grp", MDM_TYPE_TEXT}, {"score", MDM_TYPE_FLOAT64}};
@@ -144,6 +145,7 @@ static void sink_stops_read(void **state)
 static void read_with_filter(void **state)
 {
     (void)state;
+    need_caps(MDM_BACKEND_CAP_SQL);
     mdm_conn *c = with_table();
     collected *k = calloc(1, sizeof *k);
     mdm_value params[] = {mdm_value_text("g3"), mdm_value_int64(500)};
@@ -187,6 +189,7 @@ static int first_value(const mdm_batch *b, void *ctx)
 static void execute_with_params(void **state)
 {
     (void)state;
+    need_caps(MDM_BACKEND_CAP_SQL);
     mdm_conn *c = with_table();
     one_value o = {0};
     mdm_value p[] = {mdm_value_int64(10), mdm_value_text("g0")};
@@ -230,6 +233,7 @@ static void execute_with_params(void **state)
 static void execute_result_types(void **state)
 {
     (void)state;
+    need_caps(MDM_BACKEND_CAP_SQL);
     static const mdm_field all[] = {
         {"i", MDM_TYPE_INT64}, {"f", MDM_TYPE_FLOAT64}, {"b", MDM_TYPE_BOOL},
         {"t", MDM_TYPE_TEXT},  {"d", MDM_TYPE_DATE},    {"ts", MDM_TYPE_TIMESTAMP},

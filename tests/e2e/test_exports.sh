@@ -75,6 +75,8 @@ for ch in text:
     if ch == ";" and depth == 0:
         statements.append("".join(cur).strip())
         cur = []
+    elif ch == "}" and depth == 0 and "".join(cur).lstrip().startswith("static"):
+        cur = []  # the end of a static inline function: no ';' follows it
     else:
         cur.append(ch)
 for st in statements:

@@ -786,6 +786,25 @@ static void lost_connection_is_econnect(void **state)
     mdm_store_free(victim_store);
 }
 
+/* The transaction state comes from libpq (PQtransactionStatus), not from the first
+ * word: COMMIT AND CHAIN commits and opens the next transaction at once. */
+static void transaction_state_is_the_servers(void **state)
+{
+    env *e = *state;
+    CHECK(mdm_conn_begin(e->conn));
+    CHECK(mdm_conn_execute(e->conn, "COMMIT AND CHAIN", NULL, 0, NULL, NULL, NULL));
+    assert_true(mdm_conn_in_transaction(e->conn));
+    /* A failed statement leaves the transaction open (aborted) until rolled back. */
+    assert_true(mdm_conn_execute(e->conn, "SELECT 1/0", NULL, 0, NULL, NULL, NULL) < 0);
+    assert_true(mdm_conn_in_transaction(e->conn));
+    CHECK(mdm_conn_rollback(e->conn));
+    assert_false(mdm_conn_in_transaction(e->conn));
+    CHECK(mdm_conn_execute(e->conn, "START TRANSACTION", NULL, 0, NULL, NULL, NULL));
+    assert_true(mdm_conn_in_transaction(e->conn));
+    CHECK(mdm_conn_execute(e->conn, "COMMIT", NULL, 0, NULL, NULL, NULL));
+    assert_false(mdm_conn_in_transaction(e->conn));
+}
+
 static void reset_restores_session(void **state)
 {
     env *e = *state;
@@ -849,6 +868,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(lock_timeout_is_busy, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(lost_connection_is_econnect, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(reset_restores_session, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(transaction_state_is_the_servers, env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
 }

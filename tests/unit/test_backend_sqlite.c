@@ -458,6 +458,32 @@ static void savepoint_keeps_callers_transaction(void **state)
     mdm_store_checkin(e->store, c);
 }
 
+/* The transaction state comes from SQLite itself (transaction_state), not from the
+ * statement's first word: a SAVEPOINT outside a transaction opens one, RELEASE ends it,
+ * and a transaction left open that way is rolled back at checkin. */
+static void transaction_state_is_sqlites(void **state)
+{
+    env *e = *state;
+    mdm_conn *c = checkout(e);
+    CHECK(mdm_conn_table_create(c, "t", two, 2));
+    CHECK(mdm_conn_execute(c, "SAVEPOINT outer_sp", NULL, 0, NULL, NULL, NULL));
+    assert_true(mdm_conn_in_transaction(c));
+    mdm_batch *b = rows(5);
+    CHECK(mdm_conn_append(c, "t", b));
+    CHECK(mdm_conn_execute(c, "RELEASE outer_sp", NULL, 0, NULL, NULL, NULL));
+    assert_false(mdm_conn_in_transaction(c));
+    assert_string_equal(run(c, "SELECT COUNT(*) FROM t")->values[0], "5");
+
+    CHECK(mdm_conn_execute(c, "SAVEPOINT left_open", NULL, 0, NULL, NULL, NULL));
+    CHECK(mdm_conn_append(c, "t", b));
+    mdm_store_checkin(e->store, c);
+    c = checkout(e);
+    assert_false(mdm_conn_in_transaction(c));
+    assert_string_equal(run(c, "SELECT COUNT(*) FROM t")->values[0], "5");
+    mdm_batch_free(b);
+    mdm_store_checkin(e->store, c);
+}
+
 static void cached_insert_follows_schema(void **state)
 {
     env *e = *state;
@@ -610,6 +636,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(execute_one_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(too_many_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(savepoint_keeps_callers_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(transaction_state_is_sqlites, setup, teardown),
         cmocka_unit_test_setup_teardown(cached_insert_follows_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(rowid_column_keeps_order, setup, teardown),
         cmocka_unit_test_setup_teardown(open_errors_name_the_path, setup, teardown),

@@ -10,6 +10,7 @@
 
 #include "core/log_internal.h"
 #include "mdm/sys/backend.h"
+#include "storage/module.h"
 
 struct mdm_backend_conn {
     int id;

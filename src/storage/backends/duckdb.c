@@ -661,8 +661,9 @@ static int execute(mdm_backend_conn *conn, const char *sql, const mdm_value *par
     return rc ? rc : mdm_duckdb_execute(conn, sql, params, nparams, sink, ctx, changes);
 }
 
+/* No transaction_state: DuckDB's C API does not tell whether a transaction is open. */
 const mdm_backend mdm_backend_duckdb = {
-    .version = MDM_BACKEND_VERSION,
+    MDM_BACKEND_INIT,
     .name = "duckdb",
     .file_extension = ".duckdb",
     .library_version = library_version,
@@ -689,5 +690,6 @@ const mdm_backend mdm_backend_duckdb = {
     .execute = execute,
     .metadata_get = metadata_get,
     .metadata_set = metadata_set,
+    .capabilities = MDM_BACKEND_CAP_FILE | MDM_BACKEND_CAP_SQL | MDM_BACKEND_CAP_TRANSACTIONAL_DDL,
     .query = mdm_duckdb_query,
 };

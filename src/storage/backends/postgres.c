@@ -412,8 +412,9 @@ static char *schema_of(const mdm_backend_conn *c, const char *dataset)
     size_t n = strlen(c->prefix) + strlen(dataset);
     if (n > PG_MAX_IDENT) {
         mdm_error_set(MDM_EINVALID,
-                      "schema name '%s%s' for dataset '%s' is longer than PostgreSQL's %d bytes",
-                      c->prefix, dataset, dataset, PG_MAX_IDENT);
+                      "dataset name '%s' is too long for PostgreSQL: its schema '%s%s' would "
+                      "pass the %d-byte limit of PostgreSQL names",
+                      dataset, c->prefix, dataset, PG_MAX_IDENT);
         return NULL;
     }
     char *s = malloc(n + 1);
@@ -554,6 +555,99 @@ static int dataset_drop(mdm_backend_conn *c, const char *dataset)
     strbuf_free(&sql);
     free(schema);
     return rc;
+}
+
+static int dataset_location(mdm_backend_location *out, const mdm_config *cfg,
+                            const char *dataset)
+{
+    const char *prefix = mdm_config_str(cfg, "database.postgresql.database_prefix");
+    int n = snprintf(out->schema, sizeof out->schema, "%s%s", prefix ? prefix : "", dataset);
+    if (n < 0 || n > PG_MAX_IDENT)
+        return mdm_error_set(MDM_EINVALID,
+                             "dataset name '%s' is too long for PostgreSQL: its schema '%s%s' "
+                             "would pass the %d-byte limit of PostgreSQL names",
+                             dataset, prefix ? prefix : "", dataset, PG_MAX_IDENT);
+    out->host = mdm_config_str(cfg, "database.postgresql.host");
+    out->database = mdm_config_str(cfg, "database.postgresql.database");
+    out->user = mdm_config_str(cfg, "database.postgresql.user");
+    out->port = (int)mdm_config_int(cfg, "database.postgresql.port");
+    return 0;
+}
+
+static int dataset_rename(mdm_backend_conn *c, const char *from, const char *to)
+{
+    char *old = schema_of(c, from), *new = old ? schema_of(c, to) : NULL;
+    if (!new) {
+        free(old);
+        return mdm_error_last()->code;
+    }
+    strbuf sql = STRBUF_INIT;
+    strbuf_append(&sql, "ALTER SCHEMA ");
+    strbuf_append_ident(&sql, old);
+    strbuf_append(&sql, " RENAME TO ");
+    strbuf_append_ident(&sql, new);
+    int rc = MDM_ENOMEM;
+    if (strbuf_cstr(&sql)) {
+        PGresult *res = PQexec(c->pg, sql.data);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK)
+            rc = 0;
+        else if (strcmp(mdm_pg_sqlstate(res), "42P06") == 0) /* duplicate_schema */
+            rc = mdm_error_set(MDM_EEXISTS, "PostgreSQL schema %s already exists", new);
+        else
+            rc = mdm_pg_error(c, res, "could not rename dataset '%s' to '%s'", from, to);
+        PQclear(res);
+    }
+    strbuf_free(&sql);
+    free(old);
+    free(new);
+    return rc;
+}
+
+static int dataset_list(mdm_backend_conn *c, const char *prefix, char ***names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    strbuf like = STRBUF_INIT;
+    strbuf_appendf(&like, "%s%s", c->prefix, prefix);
+    if (!strbuf_cstr(&like))
+        return MDM_ENOMEM;
+    const char *params[] = {like.data};
+    PGresult *res = NULL;
+    int rc = mdm_pg_query(&res, c,
+                          "SELECT nspname::text FROM pg_catalog.pg_namespace "
+                          "WHERE starts_with(nspname, $1) ORDER BY 1 LIMIT 1000",
+                          1, params, "could not list datasets");
+    size_t n = rc ? 0 : (size_t)PQntuples(res), plen = strlen(c->prefix);
+    char **out = n ? calloc(n, sizeof *out) : NULL;
+    if (n && !out)
+        rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!(out[i] = strdup(PQgetvalue(res, (int)i, 0) + plen)))
+            rc = mdm_error_set(MDM_ENOMEM, "out of memory");
+    PQclear(res);
+    strbuf_free(&like);
+    if (rc) {
+        for (size_t i = 0; out && i < n; i++)
+            free(out[i]);
+        free(out);
+        return rc;
+    }
+    *names = out;
+    *count = n;
+    return 0;
+}
+
+static int transaction_state(mdm_backend_conn *c, bool *in_transaction)
+{
+    switch (PQtransactionStatus(c->pg)) {
+    case PQTRANS_IDLE: *in_transaction = false; return 0;
+    case PQTRANS_ACTIVE:
+    case PQTRANS_INTRANS:
+    case PQTRANS_INERROR: *in_transaction = true; return 0;
+    default:
+        *in_transaction = false;
+        return mdm_error_set(MDM_ECONNECT, "the PostgreSQL connection to %s was lost", c->where);
+    }
 }
 
 /* ------------------------------------------------------------------ tables */
@@ -774,7 +868,7 @@ static int metadata_set(mdm_backend_conn *c, const char *key, const char *value)
 }
 
 const mdm_backend mdm_backend_postgres = {
-    .version = MDM_BACKEND_VERSION,
+    MDM_BACKEND_INIT,
     .name = "postgres",
     .file_extension = NULL,
     .library_version = library_version,
@@ -803,5 +897,13 @@ const mdm_backend mdm_backend_postgres = {
     .execute = mdm_pg_execute,
     .metadata_get = metadata_get,
     .metadata_set = metadata_set,
+    .capabilities = MDM_BACKEND_CAP_SCHEMAS | MDM_BACKEND_CAP_SQL |
+                    MDM_BACKEND_CAP_TRANSACTIONAL_DDL | MDM_BACKEND_CAP_SAVEPOINTS,
+    .max_columns = PG_MAX_COLUMNS - 1, /* one column holds the row ordinal */
+    .max_identifier_bytes = PG_MAX_IDENT,
+    .transaction_state = transaction_state,
+    .dataset_location = dataset_location,
+    .dataset_rename = dataset_rename,
+    .dataset_list = dataset_list,
     .query = mdm_pg_readonly_query,
 };

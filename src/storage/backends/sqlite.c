@@ -675,8 +675,23 @@ static int metadata_set(mdm_backend_conn *c, const char *key, const char *value)
     return rc;
 }
 
+static int transaction_state(mdm_backend_conn *c, bool *in_transaction)
+{
+    *in_transaction = !sqlite3_get_autocommit(c->db);
+    return 0;
+}
+
+/* A staging file is deleted on failure and synced before the commit: it needs no
+ * journal and no syncs while it is loaded, so its pages are written once instead of
+ * twice (through the WAL). */
+static int staging_settings(mdm_config *cfg)
+{
+    int rc = mdm_config_set(cfg, "database.sqlite.journal_mode", "OFF");
+    return rc ? rc : mdm_config_set(cfg, "database.sqlite.synchronous", "OFF");
+}
+
 const mdm_backend mdm_backend_sqlite = {
-    .version = MDM_BACKEND_VERSION,
+    MDM_BACKEND_INIT,
     .name = "sqlite",
     .file_extension = ".sqlite",
     .library_version = library_version,
@@ -700,5 +715,10 @@ const mdm_backend mdm_backend_sqlite = {
     .execute = mdm_sqlite_execute,
     .metadata_get = metadata_get,
     .metadata_set = metadata_set,
+    .capabilities = MDM_BACKEND_CAP_FILE | MDM_BACKEND_CAP_SQL |
+                    MDM_BACKEND_CAP_TRANSACTIONAL_DDL | MDM_BACKEND_CAP_SAVEPOINTS,
+    .max_columns = 2000, /* SQLITE_MAX_COLUMN's default; table_create asks the library */
+    .transaction_state = transaction_state,
+    .staging_settings = staging_settings,
     .query = mdm_sqlite_query,
 };
