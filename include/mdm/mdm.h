@@ -433,6 +433,9 @@ MDM_EXTERN int mdm_conn_metadata_set(mdm_conn *conn, const char *key, const char
 MDM_EXTERN const char *mdm_backend_library_version(const char *backend);
 /* Names of registered backends, NULL-terminated, borrowed. */
 MDM_EXTERN const char *const *mdm_backend_names(void);
+/* Whether the datasets of `backend` are files (SQLite, DuckDB) rather than namespaces on
+ * a server (PostgreSQL). MDM_ENOTFOUND for an unknown backend. */
+MDM_EXTERN int mdm_backend_stores_files(bool *files, const char *backend);
 
 /* A whole transaction, retried when it fails for a transient reason: a serialization
  * failure or deadlock on PostgreSQL, a busy SQLite file, a DuckDB write conflict (all

@@ -89,7 +89,9 @@ static int check_backend(const mdm_config *cfg, bool json)
     const char *backend = mdm_config_str(cfg, "database.default_backend");
     char dir[] = "/tmp/mdm-check-XXXXXX", path[256];
     mdm_target t = {.dataset = "mdm_check"};
-    bool file = strcmp(backend, "postgresql") != 0;
+    bool file = false;
+    if (mdm_backend_stores_files(&file, backend) != 0)
+        return cli_fail_last();
     if (file) {
         if (!mkdtemp(dir))
             return cli_fail("cannot create a scratch directory in /tmp: %s", strerror(errno));

@@ -131,13 +131,8 @@ void pool_signal_drained_locked(pool *p)
 void pool_options_from_config(pool_options *opt, const mdm_backend *backend,
                               const mdm_config *cfg)
 {
-    const char *max_key = "database.sqlalchemy.pool_size";
-    if (strcmp(backend->name, "duckdb") == 0)
-        max_key = "database.duckdb.pool_size";
-    else if (strcmp(backend->name, "postgres") == 0)
-        max_key = "database.postgresql.pool_size";
-    else if (strcmp(backend->name, "sqlite") != 0)
-        max_key = "database.pool.max_size";
+    const char *max_key = MDM_BACKEND_HAS(backend, pool_size_key) ? backend->pool_size_key
+                                                                   : "database.pool.max_size";
     int64_t recycle = mdm_config_int(cfg, "database.sqlalchemy.pool_recycle");
     *opt = (pool_options){
         .min_size = (size_t)mdm_config_int(cfg, "database.pool.min_size"),

@@ -135,3 +135,13 @@ const char *mdm_backend_library_version(const char *name)
     const mdm_backend *b = mdm_backend_find(name);
     return b && b->library_version ? b->library_version() : "unknown";
 }
+
+int mdm_backend_stores_files(bool *files, const char *backend)
+{
+    *files = false;
+    const mdm_backend *b = mdm_backend_find(backend);
+    if (!b)
+        return mdm_error_last()->code;
+    *files = mdm_backend_caps(b) & MDM_BACKEND_CAP_FILE;
+    return 0;
+}

@@ -51,6 +51,7 @@ extern "C" {
 #define MDM_BACKEND_SINCE_dataset_rename 2
 #define MDM_BACKEND_SINCE_dataset_list 2
 #define MDM_BACKEND_SINCE_query 2
+#define MDM_BACKEND_SINCE_pool_size_key 2
 /* True when the table is recent enough to have `slot` and fills it (a field that may
  * rightly be 0, like `capabilities`, is read after checking the version alone). */
 #define MDM_BACKEND_HAS(backend, slot)                                                     \
@@ -176,6 +177,9 @@ typedef struct mdm_backend {
      * req->canceled says so (MDM_ECANCELED). Called outside any transaction. */
     int (*query)(mdm_backend_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
                  void *ctx);
+    /* Optional: the config key holding this backend's pool size (the Python tool's
+     * keys differ per backend). NULL: database.pool.max_size. */
+    const char *pool_size_key;
 } mdm_backend;
 
 /* The table's capabilities; a version 1 table has FILE when it has a file extension,

@@ -692,4 +692,5 @@ const mdm_backend mdm_backend_duckdb = {
     .metadata_set = metadata_set,
     .capabilities = MDM_BACKEND_CAP_FILE | MDM_BACKEND_CAP_SQL | MDM_BACKEND_CAP_TRANSACTIONAL_DDL,
     .query = mdm_duckdb_query,
+    .pool_size_key = "database.duckdb.pool_size",
 };

@@ -906,4 +906,5 @@ const mdm_backend mdm_backend_postgres = {
     .dataset_rename = dataset_rename,
     .dataset_list = dataset_list,
     .query = mdm_pg_readonly_query,
+    .pool_size_key = "database.postgresql.pool_size",
 };

@@ -721,4 +721,5 @@ const mdm_backend mdm_backend_sqlite = {
     .transaction_state = transaction_state,
     .staging_settings = staging_settings,
     .query = mdm_sqlite_query,
+    .pool_size_key = "database.sqlalchemy.pool_size",
 };
