@@ -8,6 +8,7 @@
 #include "dataset/api.h"
 #include "dataset/catalog.h"
 #include "dataset/catalog_query.h"
+#include "dataset/history.h"
 #include "dataset/name_lock.h"
 #include "dataset/register.h"
 #include "dataset/replace.h"
@@ -90,6 +91,7 @@ static int lock_name(name_lock **out, mdm_catalog *cat, const char *name, const 
 int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *name,
                        const mdm_dataset_changes *changes)
 {
+    int64_t t0 = history_start();
     if (out)
         *out = NULL;
     if (!changes->description && !changes->target_column && !changes->problem_type &&
@@ -102,11 +104,13 @@ int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *nam
     if (!rc)
         rc = catalog_update(out, cat->cfg, name, changes);
     name_lock_release(lock);
+    history_note(cat->cfg, "dataset_update", name, t0, -1, -1, rc);
     return rc;
 }
 
 int mdm_catalog_remove(mdm_catalog *cat, const char *name)
 {
+    int64_t t0 = history_start();
     char norm[DATASET_NAME_BUF];
     int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
     if (rc)
@@ -128,6 +132,7 @@ int mdm_catalog_remove(mdm_catalog *cat, const char *name)
 cleanup:
     dataset_info_free(info);
     name_lock_release(lock);
+    history_note(cat->cfg, "dataset_remove", norm, t0, -1, -1, rc);
     return rc;
 }
 
