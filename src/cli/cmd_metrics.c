@@ -271,7 +271,7 @@ static int cmd_cleanup(int argc, char **argv)
     return status;
 }
 
-/* The level named on a log line: text lines "TIME LEVEL [pid:tid] ...", JSON lines
+/* The level named on a log line: text lines "DATE TIME LEVEL [pid:tid] ...", JSON lines
  * {"level":"LEVEL",...}. -1 when none. */
 static int line_level(const char *line)
 {
@@ -279,10 +279,8 @@ static int line_level(const char *line)
     const char *p = strstr(line, "\"level\":\"");
     if (line[0] == '{' && p) {
         sscanf(p + 9, "%15[A-Z]", word);
-    } else {
-        p = strchr(line, ' ');
-        if (p)
-            sscanf(p + 1, "%15[A-Z]", word);
+    } else if ((p = strchr(line, ' ')) && (p = strchr(p + 1, ' '))) {
+        sscanf(p + 1, "%15[A-Z]", word); /* "DATE TIME LEVEL [pid:tid] message" */
     }
     mdm_log_level level;
     return word[0] && mdm_log_level_parse(&level, word) == 0 ? (int)level : -1;

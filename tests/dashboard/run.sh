@@ -26,7 +26,7 @@ fi
 
 WORK=$(mktemp -d /tmp/mdm-dashboard-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-for v in $(env | grep -o '^MDM_[A-Z_]*' | grep -v -e '^MDM_REQUIRE_'); do unset "$v"; done
+for v in $(env | grep -o "^MDM_[A-Z_]*"); do unset "$v"; done  # MDM_REQUIRE_BROWSER was read above
 export MDM_HOME_DIR="$WORK/home"
 mkdir -p "$WORK/shop" "$WORK/other" "$ARTIFACTS"
 
