@@ -32,6 +32,8 @@ typedef struct home_db {
     sqlite3 *db;
     sqlite3_stmt *insert;
     unsigned notes;
+    dev_t dev; /* the file opened: one removed or replaced since is opened again */
+    ino_t ino;
 } home_db;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -164,11 +166,23 @@ static int home_for(home_db **out, const mdm_config *cfg)
     int rc = history_db_path(path, sizeof path, cfg);
     if (rc)
         return rc;
-    for (home_db *h = homes; h; h = h->next)
-        if (strcmp(h->path, path) == 0) {
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    for (home_db **at = &homes; *at; at = &(*at)->next) {
+        home_db *h = *at;
+        if (strcmp(h->path, path) != 0)
+            continue;
+        if (exists && st.st_dev == h->dev && st.st_ino == h->ino) {
             *out = h;
             return 0;
         }
+        *at = h->next; /* the home was removed or replaced under us */
+        sqlite3_finalize(h->insert);
+        sqlite3_close(h->db);
+        free(h->path);
+        free(h);
+        break;
+    }
     home_db *h = calloc(1, sizeof *h);
     if (!h || !(h->path = strdup(path))) {
         free(h);
@@ -183,6 +197,10 @@ static int home_for(home_db **out, const mdm_config *cfg)
         rc = sqlite_fail(h->db, "prepare");
     if (!rc)
         rc = retention(cfg, h->db);
+    if (!rc && stat(path, &st) == 0) {
+        h->dev = st.st_dev;
+        h->ino = st.st_ino;
+    }
     if (rc) {
         sqlite3_finalize(h->insert);
         sqlite3_close(h->db);
