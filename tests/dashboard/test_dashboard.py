@@ -2,12 +2,19 @@
 
 Checks: no console errors, the datasets table (rows per dataset, sorting, filtering),
 one dataset's columns with the top-value bars (city: paris 100), the history table
-with the failed registration, data shown as text (never as HTML). Screenshots go to
-ARTIFACT_DIR/dashboard-*.png.
+with the failed registration, data shown as text (never as HTML). Then the same page
+without its snapshot, served over HTTP by a stand-in for `mdm serve` answering the
+SERVE_CONTRACT routes from the snapshot's data: it fetches them and plots the metrics
+it polls. Screenshots go to ARTIFACT_DIR/dashboard-*.png.
 """
+import json
+import re
 import shutil
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlparse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -120,6 +127,74 @@ try:
 
     severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
     check("no console errors", not severe, str(severe))
+
+    # Live: the page without a snapshot, fetching the routes relative to itself.
+    html = open(page, encoding="utf-8").read()
+    m = re.search(r"<script>window\.MDM_SNAPSHOT=(.*?);</script>", html, re.S)
+    snap = json.loads(m.group(1))
+    bare = (html[:m.start()] + html[m.end():]).encode()
+    polls = []
+
+    class Serve(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self, code, body, ctype="application/json"):
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            path = urlparse(self.path).path
+            if path == "/":
+                return self.answer(200, bare, "text/html; charset=utf-8")
+            if path == "/api/datasets":
+                return self.answer(200, {"datasets": snap["datasets"]})
+            st = re.fullmatch(r"/api/datasets/([^/]+)/stats", path)
+            if st and snap["stats"].get(unquote(st.group(1))):
+                return self.answer(200, snap["stats"][unquote(st.group(1))])
+            if path == "/api/history":
+                return self.answer(200, snap["history"])
+            if path == "/api/history/summary":
+                return self.answer(200, snap["summary"])
+            if path == "/api/metrics.json":
+                polls.append(1)
+                n = len(polls)
+                return self.answer(200, {
+                    "time": "2026-01-01T00:00:%02dZ" % n,
+                    "pools": [{"name": "sqlite:/x/shop.sqlite", "backend": "sqlite", "size": 3, "idle": 2,
+                               "in_use": n % 3, "waiting": 0, "max_size": 5, "checkouts": 10 * n,
+                               "timeouts": 0, "wait_p50_ms": 0.1, "wait_p99_ms": 1.5, "breaker": "closed"}],
+                    "requests": {"total": 7 * n, "by_status": {"200": 7 * n}, "p50_ms": 2.0 + n, "p99_ms": 9.5 + n},
+                    "cache": {"hits": 0, "misses": 0, "bytes": 0, "entries": 0}})
+            return self.answer(404, {"error": "not found", "code": "ENOTFOUND"})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        driver.set_window_size(1280, 900)
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-dataset="shop"]')))
+        check("live: shop rows", rows_cell("shop") == "200", rows_cell("shop"))
+        check("live: source says live", "Live" in driver.find_element(By.ID, "source").text)
+        driver.find_element(By.CSS_SELECTOR, 'tr[data-dataset="shop"]').click()
+        wait.until(EC.presence_of_element_located(
+            (By.CSS_SELECTOR, '#column-plots [data-column="city"] g.bar-row[data-value="paris"][data-count="100"]')))
+        WebDriverWait(driver, 20).until(lambda d: len(polls) >= 2)  # polled every 5 s
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#pools tbody tr")))
+        lines = driver.find_elements(By.CSS_SELECTOR, "#metrics polyline")
+        check("live: metrics plotted", len(lines) == 6, str(len(lines)))
+        pool = driver.find_element(By.CSS_SELECTOR, "#pools tbody tr").text
+        check("live: pool row", "sqlite:/x/shop.sqlite" in pool and "closed" in pool, pool)
+        driver.execute_script("document.getElementById('metrics-section').scrollIntoView()")
+        driver.save_screenshot(f"{artifacts}/dashboard-live.png")
+        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check("live: no console errors", not severe, str(severe))
+    finally:
+        server.shutdown()
 finally:
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
