@@ -280,10 +280,71 @@ static void test_unwritable_history_keeps_the_operation(void **state)
     remove_home(dir2);
 }
 
+static int count_rows(const mdm_batch *b, void *ctx)
+{
+    *(size_t *)ctx += mdm_batch_nrows(b);
+    return 0;
+}
+
+/* Every public call that reads or changes a dataset leaves one operation. */
+static void test_api_calls_recorded(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mdm-test-history-XXXXXX";
+    mdm_config *cfg = load_home(dir);
+    char csv[300];
+    snprintf(csv, sizeof csv, "%s/t.csv", dir);
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fputs("a,b\n1,x\n2,y\n3,z\n", f);
+    fclose(f);
+    mdm_catalog *cat = NULL;
+    CHECK(mdm_catalog_open(&cat, cfg));
+    mdm_dataset_info *info = NULL;
+    mdm_register_options ro = {.name = "Calls", .path = csv, .backend = "sqlite"};
+    CHECK(mdm_dataset_register(&info, NULL, cat, &ro));
+    mdm_dataset_info_free(info);
+    mdm_dataset *ds = NULL;
+    CHECK(mdm_dataset_open(&ds, cat, "calls"));
+    size_t rows = 0;
+    mdm_table_read rr = {.table = "data", .limit = -1};
+    CHECK(mdm_dataset_read(ds, &rr, count_rows, &rows));
+    assert_int_equal(rows, 3);
+    CHECK(mdm_dataset_query(ds, "SELECT COUNT(*) FROM data", NULL, count_rows, &rows));
+    assert_int_not_equal(mdm_dataset_query(ds, "DELETE FROM data", NULL, count_rows, &rows), 0);
+    char *doc = NULL;
+    CHECK(mdm_dataset_stats(&doc, ds, NULL));
+    free(doc);
+    mdm_dataset_close(ds);
+    mdm_dataset_changes ch = {.description = "d"};
+    CHECK(mdm_catalog_update(NULL, cat, "calls", &ch));
+    CHECK(mdm_catalog_remove(cat, "calls"));
+
+    json_t *ops = list(cfg, NULL);
+    const char *expected[][2] = {{"dataset_remove", "ok"}, {"dataset_update", "ok"},
+                                 {"dataset_stats", "ok"},  {"query_execution", "error"},
+                                 {"query_execution", "ok"}, {"dataset_read", "ok"},
+                                 {"dataset_register", "ok"}};
+    json_t *arr = json_object_get(ops, "operations");
+    assert_int_equal(json_array_size(arr), 7);
+    for (size_t i = 0; i < 7; i++) {
+        json_t *op = json_array_get(arr, i);
+        assert_string_equal(json_string_value(json_object_get(op, "type")), expected[i][0]);
+        assert_string_equal(json_string_value(json_object_get(op, "outcome")), expected[i][1]);
+        assert_string_equal(json_string_value(json_object_get(op, "dataset")), "calls");
+    }
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 6), "rows")), 3);
+    json_decref(ops);
+    mdm_catalog_free(cat);
+    mdm_config_free(cfg);
+    remove_home(dir);
+}
+
 int main(void)
 {
     mdm_log_set_stderr_level(MDM_LOG_CRITICAL); /* the expected "not recorded" warnings */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_api_calls_recorded),
         cmocka_unit_test(test_threads_record_at_once),
         cmocka_unit_test(test_fork_records_beside_parent),
         cmocka_unit_test(test_list_summary_cleanup),
