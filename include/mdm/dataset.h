@@ -396,6 +396,64 @@ MDM_EXTERN int mdm_dataset_read_arrow(struct ArrowArrayStream *out, mdm_dataset 
 MDM_EXTERN int mdm_dataset_query_arrow(struct ArrowArrayStream *out, mdm_dataset *ds, const char *sql,
                             const mdm_query_options *opt);
 
+/* ------------------------------------------------------------------ history */
+
+/* Every public call that reads or changes a dataset (register, read, query, stats,
+ * export, update, remove) records one operation in <home>/metrics.db (SQLite, WAL): its
+ * type, dataset, start, duration, rows and bytes when known, and its outcome with the
+ * error message. Recording never fails the operation (a failure is a logged warning)
+ * and keeps the caller's mdm_error_last(). Config: history.enabled (true),
+ * history.retention_days (90), history.max_rows (100000). Thread- and process-safe. */
+
+/* The operation types, NULL-terminated: "dataset_register", "dataset_read",
+ * "dataset_export", "dataset_update", "dataset_remove", "dataset_stats",
+ * "query_execution", "feature_generation", "error", "storage_operation". */
+MDM_EXTERN extern const char *const mdm_history_types[];
+
+typedef struct mdm_history_op {
+    const char *type;     /* one of mdm_history_types (others are kept as given) */
+    const char *dataset;  /* normalized name; NULL: none */
+    int64_t started_at;   /* microseconds since the epoch, UTC; 0: now */
+    double duration_ms;
+    int64_t rows;         /* -1: unknown */
+    int64_t bytes;        /* -1: unknown */
+    bool ok;
+    const char *error;    /* the message when !ok */
+} mdm_history_op;
+
+/* Records one operation (nothing when history.enabled is false). */
+MDM_EXTERN int mdm_history_record(const mdm_config *cfg, const mdm_history_op *op);
+
+typedef struct mdm_history_filter {
+    size_t limit;         /* 0: all */
+    const char *dataset;  /* NULL: any */
+    const char *type;     /* NULL: any */
+} mdm_history_filter;
+
+/* Newest first, as JSON text (caller frees):
+ * {"operations":[{"id":N,"type":"dataset_register","dataset":"x"|null,
+ *   "started_at":"ISO","duration_ms":x,"rows":N|null,"bytes":N|null,
+ *   "outcome":"ok"|"error","error":null|"..."}]}
+ * An empty list when there is no history yet. */
+MDM_EXTERN int mdm_history_list(char **json, const mdm_config *cfg, const mdm_history_filter *f);
+/* {"total":N,"by_type":{"dataset_register":N,..},"by_outcome":{"ok":N,"error":N},
+ *  "datasets":N,"first":"ISO"|null,"last":"ISO"|null,"total_duration_ms":x,
+ *  "mean_duration_ms":x,"rows":N,"bytes":N}, over one dataset when `dataset` is set. */
+MDM_EXTERN int mdm_history_summary(char **json, const mdm_config *cfg, const char *dataset);
+/* Removes operations older than `days` days (0: all); *removed (may be NULL) gets the
+ * count. */
+MDM_EXTERN int mdm_history_cleanup(int64_t *removed, const mdm_config *cfg, int64_t days);
+
+/* ------------------------------------------------------------------ dashboard */
+
+/* The dashboard page (src/server/dashboard/index.html, self-contained; it fetches the
+ * `mdm serve` routes relative to itself). Static, NUL-terminated. */
+MDM_EXTERN const char *mdm_dashboard_html(void);
+/* Writes the page to `path` with a snapshot of the catalog embedded
+ * (window.MDM_SNAPSHOT: datasets, their columns and statistics, the history and its
+ * summary), so that it works when opened as a file. */
+MDM_EXTERN int mdm_dashboard_write(mdm_catalog *cat, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -103,6 +103,10 @@ const config_key mdm_config_keys[] = {
     B("feature_engineering.generic.binning.enabled", "true", "binning features"),
     L("feature_engineering.generic.binning.n_bins", "5,10", 2, "bin counts"),
 
+    B("history.enabled", "true", "record operations in <home>/metrics.db"),
+    I("history.retention_days", "90", 1, BIG, "days an operation stays in the history"),
+    I("history.max_rows", "100000", 100, BIG, "operations kept in the history at most"),
+
     E("export.default_format", "csv", export_formats, "export file format"),
     E("export.compression", "zip", compressions, "export compression"),
     B("export.include_metadata", "true", "write <name>_metadata.json beside exports"),

@@ -8,6 +8,7 @@
 #include "dataset/api.h"
 #include "dataset/catalog.h"
 #include "dataset/catalog_query.h"
+#include "dataset/history.h"
 #include "dataset/name_lock.h"
 #include "dataset/register.h"
 #include "dataset/replace.h"
@@ -90,6 +91,7 @@ static int lock_name(name_lock **out, mdm_catalog *cat, const char *name, const 
 int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *name,
                        const mdm_dataset_changes *changes)
 {
+    int64_t t0 = history_start();
     if (out)
         *out = NULL;
     if (!changes->description && !changes->target_column && !changes->problem_type &&
@@ -106,11 +108,13 @@ int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *nam
         rc = catalog_update(out, cat->cfg, name, changes);
     name_lock_release(lock);
     dataset_place_clear(&place);
+    history_note(cat->cfg, "dataset_update", name, t0, -1, -1, rc);
     return rc;
 }
 
 int mdm_catalog_remove(mdm_catalog *cat, const char *name)
 {
+    int64_t t0 = history_start();
     dataset_place place;
     int rc = dataset_place_resolve(&place, cat->cfg, name);
     if (rc)
@@ -132,6 +136,7 @@ int mdm_catalog_remove(mdm_catalog *cat, const char *name)
 cleanup:
     dataset_info_free(info);
     name_lock_release(lock);
+    history_note(cat->cfg, "dataset_remove", place.name, t0, -1, -1, rc);
     dataset_place_clear(&place);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/strbuf.h"
 #include "dataset/api.h"
 #include "dataset/catalog.h"
+#include "dataset/history.h"
 #include "dataset/replace.h"
 #include "mdm/sys/backend.h"
 
@@ -214,6 +215,7 @@ static int deliver_empty(mdm_conn *conn, const char *table, const mdm_table_read
 int mdm_dataset_read(mdm_dataset *ds, const mdm_table_read *req, mdm_batch_sink sink,
                      void *ctx)
 {
+    int64_t t0 = history_start();
     const char *table;
     mdm_store *store = NULL;
     mdm_conn *conn = NULL;
@@ -239,5 +241,6 @@ int mdm_dataset_read(mdm_dataset *ds, const mdm_table_read *req, mdm_batch_sink 
         rc = deliver_empty(conn, table, req, &r);
     if (conn)
         mdm_store_checkin(store, conn);
+    history_note(ds->cat->cfg, "dataset_read", ds->place.name, t0, -1, -1, rc);
     return rc;
 }

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+#include "dataset/api.h"
+#include "dataset/history.h"
+
 typedef struct stoppers {
     mdm_cancel *cancel;
     bool (*stop)(void *);
@@ -45,5 +48,8 @@ int api_query_run(mdm_dataset *ds, const char *sql, const mdm_query_options *opt
 int mdm_dataset_query(mdm_dataset *ds, const char *sql, const mdm_query_options *opt,
                       mdm_batch_sink sink, void *ctx)
 {
-    return api_query_run(ds, sql, opt, NULL, NULL, sink, ctx);
+    int64_t t0 = history_start();
+    int rc = api_query_run(ds, sql, opt, NULL, NULL, sink, ctx);
+    history_note(ds->cat->cfg, "query_execution", ds->place.name, t0, -1, -1, rc);
+    return rc;
 }

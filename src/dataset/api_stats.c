@@ -7,6 +7,7 @@
 
 #include "core/fs.h"
 #include "core/strbuf.h"
+#include "dataset/history.h"
 #include "dataset/api.h"
 #include "dataset/export.h"
 #include "dataset/stats.h"
@@ -122,6 +123,7 @@ static int recompute(json_t **doc, computed *c, mdm_dataset *ds, bool full)
 
 int mdm_dataset_stats(char **json, mdm_dataset *ds, const mdm_stats_options *opt)
 {
+    int64_t t0 = history_start();
     *json = NULL;
     bool full = opt && opt->full, fresh = full || (opt && opt->recompute);
     json_t *doc = fresh ? NULL : load_cached(ds);
@@ -131,6 +133,7 @@ int mdm_dataset_stats(char **json, mdm_dataset *ds, const mdm_stats_options *opt
         rc = mdm_error_set(MDM_ENOMEM, "out of memory");
     json_decref(doc);
     computed_free(&c);
+    history_note(ds->cat->cfg, "dataset_stats", ds->place.name, t0, mdm_dataset_info_rows(ds->info), -1, rc);
     return rc;
 }
 
@@ -160,11 +163,14 @@ int mdm_dataset_stats_export(mdm_dataset *ds, const char *path, const mdm_stats_
 int mdm_dataset_export(char ***paths, size_t *npaths, mdm_dataset *ds,
                        const mdm_export_options *opt)
 {
+    int64_t t0 = history_start();
     mdm_export_options none = {0};
     mdm_store *store = NULL;
     *paths = NULL;
     *npaths = 0;
     int rc = mdm_dataset_store(&store, ds);
-    return rc ? rc : dataset_export(paths, npaths, ds->cat->cfg, ds->info, store, ds->place.dir,
-                                    opt ? opt : &none);
+    rc = rc ? rc : dataset_export(paths, npaths, ds->cat->cfg, ds->info, store, ds->place.dir,
+                                  opt ? opt : &none);
+    history_note(ds->cat->cfg, "dataset_export", ds->place.name, t0, opt && opt->table ? -1 : mdm_dataset_info_rows(ds->info), rc ? -1 : history_files_bytes(*paths, *npaths), rc);
+    return rc;
 }
