@@ -89,7 +89,8 @@ class MDMClient:
             progress = bar = Progress()
         try:
             record, _notes = self._catalog.register(
-                name, os.fspath(dataset_path) if dataset_path is not None else None,
+                name,
+                os.path.expanduser(os.fspath(dataset_path)) if dataset_path is not None else None,
                 backend=backend, target=target_column, id_columns=_csv(id_columns),
                 problem_type=problem_type, description=description, tags=_csv(tags),
                 time_column=time_column, group_column=group_column,
