@@ -408,6 +408,8 @@ static PyMethodDef catalog_methods[] = {
      "table_rows(name, table) -> int"},
     {"table_name", (PyCFunction)mdm_py_catalog_table_name, METH_VARARGS,
      "table_name(name, table) -> the table behind a kind"},
+    {"read_null", (PyCFunction)mdm_py_catalog_read_null, METH_VARARGS,
+     "read_null(name, table) -> rows: the engine read alone (a benchmark's floor)"},
     {NULL, NULL, 0, NULL},
 };
 

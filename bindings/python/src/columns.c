@@ -215,24 +215,42 @@ size_t mdm_py_columns_rows(const mdm_py_columns *cols)
     return cols->nrows;
 }
 
-static int setup(mdm_py_columns *cols, const mdm_batch *batch)
+int mdm_py_columns_setup(mdm_py_columns *cols, const mdm_field *fields, size_t n)
 {
-    size_t n = mdm_batch_ncols(batch);
+    if (cols->ready)
+        return 0;
     cols->cols = calloc(n ? n : 1, sizeof *cols->cols);
     if (!cols->cols)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const mdm_field *f = mdm_batch_field(batch, i);
         column *c = &cols->cols[i];
-        c->name = strdup(f->name);
+        c->name = strdup(fields[i].name);
         if (!c->name)
             return -1;
-        c->type = f->type;
-        c->as_codes = f->type == MDM_TYPE_TEXT && cols->opts.categorical;
+        c->type = fields[i].type;
+        c->as_codes = fields[i].type == MDM_TYPE_TEXT && cols->opts.categorical;
         cols->ncols = i + 1;
     }
     cols->ready = true;
     return 0;
+}
+
+bool mdm_py_columns_ready(const mdm_py_columns *cols)
+{
+    return cols->ready;
+}
+
+static int setup(mdm_py_columns *cols, const mdm_batch *batch)
+{
+    size_t n = mdm_batch_ncols(batch);
+    mdm_field *fields = calloc(n ? n : 1, sizeof *fields);
+    if (!fields)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        fields[i] = *mdm_batch_field(batch, i);
+    int rc = mdm_py_columns_setup(cols, fields, n);
+    free(fields);
+    return rc;
 }
 
 static int grow(mdm_py_columns *cols, size_t need)

@@ -52,6 +52,9 @@ void mdm_py_columns_free(mdm_py_columns *cols);
  * or non-zero with a Python exception set (the sink's stop value). */
 int mdm_py_columns_append(mdm_py_columns *cols, const mdm_batch *batch);
 size_t mdm_py_columns_rows(const mdm_py_columns *cols);
+/* Sets the columns without a batch (a read that delivered none); 0 or -1 (no memory). */
+int mdm_py_columns_setup(mdm_py_columns *cols, const mdm_field *fields, size_t n);
+bool mdm_py_columns_ready(const mdm_py_columns *cols);
 /* Hands the buffers to NumPy (with the GIL): a list of tuples
  * (name, mdm type name, values ndarray, mask ndarray or None, categories or None).
  * Empties `cols` (it can accumulate again, same columns). */
@@ -75,6 +78,7 @@ PyObject *mdm_py_catalog_iter(mdm_py_catalog *self, PyObject *args, PyObject *kw
 PyObject *mdm_py_catalog_schema(mdm_py_catalog *self, PyObject *args);
 PyObject *mdm_py_catalog_table_rows(mdm_py_catalog *self, PyObject *args);
 PyObject *mdm_py_catalog_table_name(mdm_py_catalog *self, PyObject *args);
+PyObject *mdm_py_catalog_read_null(mdm_py_catalog *self, PyObject *args);
 /* Registration (register.c). */
 PyObject *mdm_py_catalog_register(mdm_py_catalog *self, PyObject *args, PyObject *kw);
 

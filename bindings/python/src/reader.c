@@ -6,6 +6,7 @@
 #include "ext.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* The sink: a non-zero return stops the read with a Python exception set. */
 static int to_columns(const mdm_batch *batch, void *ctx)
@@ -61,6 +62,39 @@ static int parse_opts(mdm_py_convert_opts *opts, int nullable, int categorical,
     return 0;
 }
 
+/* No batch came (nothing matched): the columns from the table's schema, in the order
+ * asked for. */
+static int schema_columns(mdm_py_columns *cols, mdm_dataset *ds, const mdm_table_read *req)
+{
+    mdm_field *fields = NULL, *picked = NULL;
+    size_t n = 0, npicked = 0;
+    int rc = mdm_dataset_table_schema(&fields, &n, ds, req->table);
+    if (rc < 0) {
+        mdm_py_raise(rc);
+        return -1;
+    }
+    picked = calloc(n ? n : 1, sizeof *picked);
+    if (!picked) {
+        mdm_fields_free(fields, n);
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (!req->columns) {
+        memcpy(picked, fields, n * sizeof *fields);
+        npicked = n;
+    }
+    for (size_t i = 0; req->columns && i < req->ncolumns; i++)
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(req->columns[i], fields[j].name) == 0 && npicked < n)
+                picked[npicked++] = fields[j];
+    rc = mdm_py_columns_setup(cols, picked, npicked);
+    free(picked);
+    mdm_fields_free(fields, n);
+    if (rc < 0)
+        PyErr_NoMemory();
+    return rc;
+}
+
 PyObject *mdm_py_catalog_read(mdm_py_catalog *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"name", "table", "columns", "limit", "offset", "nullable",
@@ -107,6 +141,8 @@ PyObject *mdm_py_catalog_read(mdm_py_catalog *self, PyObject *args, PyObject *kw
         mdm_py_raise(rc);
     else if (rc > 0 || PyErr_Occurred())
         ; /* the sink's Python exception */
+    else if (!mdm_py_columns_ready(cols) && schema_columns(cols, ds, &req) < 0)
+        ;
     else
         result = mdm_py_columns_finish(cols);
 done:
@@ -226,4 +262,31 @@ PyObject *mdm_py_catalog_table_name(mdm_py_catalog *self, PyObject *args)
     mdm_dataset_close(ds);
     Py_END_ALLOW_THREADS
     return result;
+}
+
+/* The floor for benchmarks: the same engine read into a sink that only counts rows. */
+static int count_rows(const mdm_batch *batch, void *ctx)
+{
+    *(uint64_t *)ctx += mdm_batch_nrows(batch);
+    return 0;
+}
+
+PyObject *mdm_py_catalog_read_null(mdm_py_catalog *self, PyObject *args)
+{
+    const char *name, *table;
+    if (!PyArg_ParseTuple(args, "ss", &name, &table))
+        return NULL;
+    mdm_dataset *ds = mdm_py_dataset_open(self, name);
+    if (!ds)
+        return NULL;
+    mdm_table_read req = {.table = table, .limit = -1};
+    uint64_t rows = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = mdm_dataset_read(ds, &req, count_rows, &rows);
+    mdm_dataset_close(ds);
+    Py_END_ALLOW_THREADS
+    if (rc < 0)
+        return mdm_py_raise(rc);
+    return PyLong_FromUnsignedLongLong(rows);
 }
