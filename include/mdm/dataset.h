@@ -192,8 +192,11 @@ int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *nam
 /* Removes the dataset: registry entry and its storage (files or PostgreSQL schema),
  * under the dataset's lock. MDM_ENOTFOUND when nothing of it exists. */
 int mdm_catalog_remove(mdm_catalog *cat, const char *name);
-/* Bytes the dataset's files take (0 for server backends). */
+/* Bytes of the files under <datasets_path>/<name>/ (apparent sizes; metadata only for
+ * server backends; 0 when there is none). */
 int mdm_catalog_dataset_size(uint64_t *bytes, mdm_catalog *cat, const char *name);
+/* Bytes of everything under <datasets_path> (every dataset's files). */
+int mdm_catalog_storage_size(uint64_t *bytes, mdm_catalog *cat);
 
 /* ------------------------------------------------------------------ register */
 

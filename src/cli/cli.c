@@ -28,6 +28,40 @@ void cli_config_free(mdm_config *cfg)
     mdm_config_free(cfg);
 }
 
+mdm_catalog *cli_catalog_open(void)
+{
+    mdm_config *cfg = cli_config_load();
+    if (!cfg)
+        return NULL;
+    mdm_catalog *cat = NULL;
+    if (mdm_catalog_open(&cat, cfg) != 0) {
+        cli_fail_last();
+        cli_config_free(cfg);
+        return NULL;
+    }
+    mdm_config_free(cfg); /* the catalog keeps its own copy */
+    return cat;
+}
+
+void cli_catalog_close(mdm_catalog *cat)
+{
+    mdm_log_shutdown();
+    mdm_catalog_free(cat);
+}
+
+char *cli_join(char *const *items, size_t count, const char *sep)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < count; i++)
+        len += strlen(items[i]) + (i ? strlen(sep) : 0);
+    char *out = malloc(len), *p = out;
+    for (size_t i = 0; out && i < count; i++)
+        p += sprintf(p, "%s%s", i ? sep : "", items[i]);
+    if (out)
+        *p = '\0';
+    return out;
+}
+
 int cli_fail(const char *fmt, ...)
 {
     bool tty = isatty(STDERR_FILENO);

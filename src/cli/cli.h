@@ -3,13 +3,23 @@
 #define MDM_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "mdm/dataset.h"
 #include "mdm/mdm.h"
 
 /* Loads the configuration and starts logging; on failure prints the error and returns
  * NULL (the caller exits 1). */
 mdm_config *cli_config_load(void);
 void cli_config_free(mdm_config *cfg);
+
+/* Loads the configuration, starts logging and opens the home's catalog; on failure
+ * prints the error and returns NULL (the caller exits 1). */
+mdm_catalog *cli_catalog_open(void);
+void cli_catalog_close(mdm_catalog *cat);
+
+/* The items joined by `sep` (malloc'd, "" for none; NULL when out of memory). */
+char *cli_join(char *const *items, size_t count, const char *sep);
 
 /* Prints "Error: <message>" on stderr (red on a terminal). Returns 1, the exit status. */
 int cli_fail(const char *fmt, ...) MDM_PRINTF(1, 2);

@@ -1,6 +1,6 @@
 /* mdm batch export | stats | remove NAMES...: the single-dataset commands over several
  * datasets. An unknown name is a warning and counts as failed; the others go on. */
-#include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "dataset/catalog.h"
 
 enum { MAX_NAMES = 256 };
 
@@ -22,10 +21,10 @@ static size_t take_names(int argc, char **argv, const char **names)
     return n;
 }
 
-static bool known(const mdm_config *cfg, const char *name)
+static bool known(mdm_catalog *cat, const char *name)
 {
     bool exists = false;
-    return catalog_exists(&exists, cfg, name) == 0 && exists;
+    return mdm_catalog_exists(&exists, cat, name) == 0 && exists;
 }
 
 static void summary(size_t ok, size_t failed)
@@ -56,12 +55,12 @@ static int batch_stats(int argc, char **argv)
     }
     if (dir)
         mkdir(dir, 0755);
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
     size_t ok = 0, failed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!known(cfg, names[i])) {
+        if (!known(cat, names[i])) {
             fprintf(stderr, "Warning: dataset '%s' not found\n", names[i]);
             failed++;
             continue;
@@ -83,17 +82,7 @@ static int batch_stats(int argc, char **argv)
         putchar('\n');
     }
     summary(ok, failed);
-    cli_config_free(cfg);
-    return 0;
-}
-
-static unsigned long long tree_bytes;
-
-static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)path, (void)ftw;
-    if (flag == FTW_F)
-        tree_bytes += (unsigned long long)st->st_size;
+    cli_catalog_close(cat);
     return 0;
 }
 
@@ -116,26 +105,23 @@ static int batch_remove(int argc, char **argv)
         cli_fail("Missing argument 'NAMES...'.");
         return 2;
     }
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
     unsigned long long total = 0;
     size_t present = 0, failed = 0;
     bool here[MAX_NAMES];
     for (size_t i = 0; i < n; i++) {
-        here[i] = known(cfg, names[i]);
+        here[i] = known(cat, names[i]);
         if (!here[i]) {
             fprintf(stderr, "Warning: dataset '%s' not found\n", names[i]);
             failed++;
             continue;
         }
-        char *dir = NULL;
-        tree_bytes = 0;
-        if (catalog_dataset_dir(&dir, cfg, names[i]) == 0)
-            nftw(dir, add_size, 16, FTW_PHYS);
-        free(dir);
-        printf("  %-32s %10.1f MB\n", names[i], (double)tree_bytes / 1e6);
-        total += tree_bytes;
+        uint64_t bytes = 0;
+        mdm_catalog_dataset_size(&bytes, cat, names[i]);
+        printf("  %-32s %10.1f MB\n", names[i], (double)bytes / 1e6);
+        total += bytes;
         present++;
     }
     printf("  %-32s %10.1f MB\n", "Total", (double)total / 1e6);
@@ -143,7 +129,7 @@ static int batch_remove(int argc, char **argv)
     if (dry_run) {
         puts("Dry run: nothing removed.");
     } else if (present > 0) {
-        bool go = force || !mdm_config_bool(cfg, "cli.confirm_destructive");
+        bool go = force || !mdm_config_bool(mdm_catalog_config(cat), "cli.confirm_destructive");
         if (!go) {
             fprintf(stderr, "Remove these %zu datasets? [y/N]: ", present);
             char answer[16] = "";
@@ -165,7 +151,7 @@ static int batch_remove(int argc, char **argv)
             summary(ok, failed);
         }
     }
-    cli_config_free(cfg);
+    cli_catalog_close(cat);
     return 0;
 }
 

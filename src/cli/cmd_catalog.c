@@ -8,9 +8,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "core/strbuf.h"
-#include "dataset/catalog.h"
-#include "dataset/catalog_query.h"
 
 /* 0 when `format` is one of the comma-and-space separated `allowed`, else 2 (usage). */
 static int check_format(const char *format, const char *allowed)
@@ -28,10 +25,10 @@ static int check_format(const char *format, const char *allowed)
     return 2;
 }
 
-static void join_keys(strbuf *sb, const dataset_strmap *m)
+/* The table kinds of a record, ", "-separated (malloc'd). */
+static char *table_kinds(const mdm_dataset_info *d)
 {
-    for (size_t i = 0; i < m->count; i++)
-        strbuf_appendf(sb, "%s%s", i ? ", " : "", m->keys[i]);
+    return cli_join(d->tables.keys, d->tables.count, ", ");
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -66,11 +63,11 @@ int cli_dataset_list(int argc, char **argv)
     int prc = cli_parse(&cmd, argc, argv);
     if (prc)
         return prc < 0 ? 0 : prc;
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
     if (!format)
-        format = mdm_config_str(cfg, "cli.default_output_format");
+        format = mdm_config_str(mdm_catalog_config(cat), "cli.default_output_format");
     if (strcmp(format, "table") == 0)
         format = "rich";
     int rc = check_format(format, "rich, json, csv");
@@ -83,41 +80,45 @@ int cli_dataset_list(int argc, char **argv)
             rc = 2;
         }
     }
-    dataset_info **infos = NULL;
+    mdm_dataset_info **infos = NULL;
     size_t n = 0;
-    catalog_query q = {.filter = filter, .sort_by = sort_by, .limit = (size_t)limit};
-    if (!rc && catalog_query_list(&infos, &n, cfg, &q) != 0)
+    mdm_list_options q = {.filter = filter, .sort_by = sort_by, .limit = (size_t)limit};
+    if (!rc && mdm_catalog_list(&infos, &n, cat, &q) != 0)
         rc = cli_fail_last();
     if (rc) {
-        cli_config_free(cfg);
+        cli_catalog_close(cat);
         return rc;
     }
     if (strcmp(format, "json") == 0) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
-            json_t *tree = NULL;
-            if (dataset_info_to_tree(&tree, infos[i]) == 0)
+            char *text = NULL;
+            json_error_t err;
+            json_t *tree = mdm_dataset_info_to_json(&text, infos[i]) == 0
+                               ? json_loads(text, 0, &err)
+                               : NULL;
+            if (tree)
                 json_array_append_new(arr, tree);
+            free(text);
         }
         cli_print_json(arr);
     } else if (strcmp(format, "csv") == 0) {
         puts("name,problem_type,target,tables,rows,size_bytes,backend,registered_at");
         for (size_t i = 0; i < n; i++) {
-            const dataset_info *d = infos[i];
-            strbuf tables = STRBUF_INIT;
-            join_keys(&tables, &d->tables);
+            const mdm_dataset_info *d = infos[i];
+            char *tables = table_kinds(d);
             char when[64] = "";
             if (d->has_registered_at)
-                dataset_time_format(when, sizeof when, d->registered_at);
+                mdm_time_format(when, sizeof when, d->registered_at);
             csv_field(stdout, d->name);
             printf(",%s,", d->problem_type ? d->problem_type : "");
             csv_field(stdout, d->target_column ? d->target_column : "");
             putchar(',');
-            csv_field(stdout, tables.data ? tables.data : "");
-            printf(",%lld,%lld,%s,%s\n", (long long)dataset_info_rows(d),
-                   (long long)dataset_info_size(d), d->database.backend ? d->database.backend : "",
-                   when);
-            strbuf_free(&tables);
+            csv_field(stdout, tables ? tables : "");
+            printf(",%lld,%lld,%s,%s\n", (long long)mdm_dataset_info_rows(d),
+                   (long long)mdm_dataset_info_memory(d),
+                   d->database.backend ? d->database.backend : "", when);
+            free(tables);
         }
     } else if (n == 0) {
         puts("No datasets registered yet.");
@@ -125,22 +126,22 @@ int cli_dataset_list(int argc, char **argv)
         printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", "Name", "Problem Type", "Target",
                "Tables", "Total Rows", "MEM Size", "Backend");
         for (size_t i = 0; i < n; i++) {
-            const dataset_info *d = infos[i];
-            strbuf tables = STRBUF_INIT;
-            join_keys(&tables, &d->tables);
+            const mdm_dataset_info *d = infos[i];
+            char *tables = table_kinds(d);
             char size[32], rows[32];
-            cli_human_bytes(size, sizeof size, dataset_info_size(d));
-            int64_t r = dataset_info_rows(d);
+            cli_human_bytes(size, sizeof size, mdm_dataset_info_memory(d));
+            int64_t r = mdm_dataset_info_rows(d);
             snprintf(rows, sizeof rows, r >= 0 ? "%lld" : "-", (long long)r);
             printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", d->name,
                    d->problem_type ? d->problem_type : "-",
-                   d->target_column ? d->target_column : "-", tables.data ? tables.data : "-",
-                   rows, size, d->database.backend ? d->database.backend : "-");
-            strbuf_free(&tables);
+                   d->target_column ? d->target_column : "-",
+                   tables && *tables ? tables : "-", rows, size,
+                   d->database.backend ? d->database.backend : "-");
+            free(tables);
         }
     }
-    catalog_infos_free(infos, n);
-    cli_config_free(cfg);
+    mdm_dataset_infos_free(infos, n);
+    cli_catalog_close(cat);
     return 0;
 }
 
@@ -171,20 +172,19 @@ int cli_dataset_info(int argc, char **argv)
         return prc < 0 ? 0 : prc;
     if ((prc = check_format(format, "rich, json")))
         return prc;
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
-    dataset_info *d = NULL;
-    if (catalog_load(&d, cfg, values[0]) != 0) {
+    mdm_dataset_info *d = NULL;
+    if (mdm_catalog_get(&d, cat, values[0]) != 0) {
         int rc = cli_fail_last();
-        cli_config_free(cfg);
+        cli_catalog_close(cat);
         return rc;
     }
     if (strcmp(format, "json") == 0) {
         char *text = NULL;
-        size_t len = 0;
-        if (dataset_info_to_json(&text, &len, d) == 0)
-            fwrite(text, 1, len, stdout);
+        if (mdm_dataset_info_to_json(&text, d) == 0)
+            fputs(text, stdout);
         putchar('\n');
         free(text);
     } else {
@@ -218,15 +218,15 @@ int cli_dataset_info(int argc, char **argv)
             printf("    %-20s %lld rows\n", d->tables.keys[i], rows);
         }
         if (d->has_registered_at) {
-            dataset_time_format(when, sizeof when, d->registered_at);
+            mdm_time_format(when, sizeof when, d->registered_at);
             printf("  Registered:    %s\n", when);
         }
         if (d->has_last_updated_at) {
-            dataset_time_format(when, sizeof when, d->last_updated_at);
+            mdm_time_format(when, sizeof when, d->last_updated_at);
             printf("  Last updated:  %s\n", when);
         }
         for (size_t t = 0; details && t < d->ncolumn_tables; t++) {
-            const dataset_table_columns *tc = &d->columns[t];
+            const mdm_dataset_table_columns *tc = &d->columns[t];
             printf("\n  %s\n  %-32s %-10s %-12s %8s %10s\n", tc->table, "Column", "Type",
                    "Semantic", "Null %", "Distinct");
             for (size_t c = 0; c < tc->count; c++) {
@@ -241,8 +241,8 @@ int cli_dataset_info(int argc, char **argv)
             }
         }
     }
-    dataset_info_free(d);
-    cli_config_free(cfg);
+    mdm_dataset_info_free(d);
+    cli_catalog_close(cat);
     return 0;
 }
 
@@ -273,16 +273,16 @@ int cli_dataset_search(int argc, char **argv)
         return prc;
     if (!values[0] && !tag)
         return cli_fail("Provide a QUERY or --tag.");
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
-    catalog_search_options o = {.query = values[0], .pattern = pattern,
+    mdm_search_options o = {.query = values[0], .pattern = pattern,
                                 .case_sensitive = case_sensitive, .tag = tag, .deep = deep,
                                 .limit = limit_text ? (size_t)strtoul(limit_text, NULL, 10) : 0};
-    catalog_match *m = NULL;
+    mdm_search_match *m = NULL;
     size_t n = 0;
     int rc = 0;
-    if (catalog_search(&m, &n, cfg, &o) != 0) {
+    if (mdm_catalog_search(&m, &n, cat, &o) != 0) {
         rc = cli_fail_last();
     } else if (strcmp(format, "json") == 0) {
         json_t *arr = json_array();
@@ -294,19 +294,17 @@ int cli_dataset_search(int argc, char **argv)
     } else {
         printf("%-24s %-40s %-24s %s\n", "Name", "Description", "Tags", "Match Location");
         for (size_t i = 0; i < n; i++) {
-            strbuf tags = STRBUF_INIT;
-            for (size_t k = 0; k < m[i].info->tags.count; k++)
-                strbuf_appendf(&tags, "%s%s", k ? ", " : "", m[i].info->tags.items[k]);
+            char *tags = cli_join(m[i].info->tags.items, m[i].info->tags.count, ", ");
             printf("%-24s %-40.40s %-24s %s%s%s\n", m[i].info->name,
                    m[i].info->description ? m[i].info->description : "-",
-                   tags.data ? tags.data : "-", m[i].location, m[i].detail ? ": " : "",
+                   tags && *tags ? tags : "-", m[i].location, m[i].detail ? ": " : "",
                    m[i].detail ? m[i].detail : "");
-            strbuf_free(&tags);
+            free(tags);
         }
         printf("\nFound %zu match(es)\n", n);
     }
-    catalog_matches_free(m, n);
-    cli_config_free(cfg);
+    mdm_search_matches_free(m, n);
+    cli_catalog_close(cat);
     return rc;
 }
 
@@ -314,7 +312,7 @@ int cli_dataset_search(int argc, char **argv)
 
 int cli_dataset_update(int argc, char **argv)
 {
-    catalog_changes ch = {0};
+    mdm_dataset_changes ch = {0};
     static const char *const args[] = {"NAME"};
     const char *values[1] = {NULL};
     const cli_opt opts[] = {
@@ -335,16 +333,16 @@ int cli_dataset_update(int argc, char **argv)
         puts("No updates specified");
         return 0;
     }
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
-    dataset_info *d = NULL;
+    mdm_dataset_info *d = NULL;
     int rc = 0;
-    if (catalog_update(&d, cfg, values[0], &ch) != 0)
+    if (mdm_catalog_update(&d, cat, values[0], &ch) != 0)
         rc = cli_fail_last();
     else
         printf("Dataset '%s' updated\n", d->name);
-    dataset_info_free(d);
-    cli_config_free(cfg);
+    mdm_dataset_info_free(d);
+    cli_catalog_close(cat);
     return rc;
 }

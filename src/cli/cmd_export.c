@@ -7,14 +7,17 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "dataset/catalog.h"
-#include "dataset/export.h"
 
-static void free_paths(char **paths, size_t n)
+/* Opens `name` and exports it. */
+static int export_one(char ***paths, size_t *n, mdm_catalog *cat, const char *name,
+                      const mdm_export_options *o)
 {
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    mdm_dataset *ds = NULL;
+    int rc = mdm_dataset_open(&ds, cat, name);
+    if (!rc)
+        rc = mdm_dataset_export(paths, n, ds, o);
+    mdm_dataset_close(ds);
+    return rc;
 }
 
 #define EXPORT_OPTIONS(o)                                                                  \
@@ -26,7 +29,7 @@ static void free_paths(char **paths, size_t n)
 
 int cli_dataset_export(int argc, char **argv)
 {
-    export_options o = {0};
+    mdm_export_options o = {0};
     static const char *const args[] = {"NAME"};
     const char *values[1] = {NULL};
     const cli_opt opts[] = {
@@ -41,12 +44,12 @@ int cli_dataset_export(int argc, char **argv)
     int prc = cli_parse(&cmd, argc, argv);
     if (prc)
         return prc < 0 ? 0 : prc;
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
     char **paths = NULL;
     size_t n = 0;
-    int rc = dataset_export(&paths, &n, cfg, values[0], &o);
+    int rc = export_one(&paths, &n, cat, values[0], &o);
     if (rc) {
         rc = cli_fail_last();
     } else {
@@ -54,8 +57,8 @@ int cli_dataset_export(int argc, char **argv)
             printf("%s\n", paths[i]);
         fprintf(stderr, "Exported %zu file(s)\n", n);
     }
-    free_paths(paths, n);
-    cli_config_free(cfg);
+    mdm_paths_free(paths, n);
+    cli_catalog_close(cat);
     return rc;
 }
 
@@ -65,7 +68,7 @@ int cli_batch_export(int argc, char **argv)
     size_t nnames = 0;
     for (int i = 1; i < argc && argv[i][0] != '-' && nnames < 256; i++)
         names[nnames++] = argv[i];
-    export_options o = {.output_dir = "exports"};
+    mdm_export_options o = {.output_dir = "exports"};
     const cli_opt opts[] = {EXPORT_OPTIONS(o), {NULL, NULL, NULL, NULL, NULL}};
     cli_command cmd = {.usage = "mdm batch export NAMES... [OPTIONS]",
                        .summary = "Export several datasets, each to <output-dir>/<name>/.",
@@ -77,34 +80,34 @@ int cli_batch_export(int argc, char **argv)
         cli_fail("Missing argument 'NAMES...'.");
         return 2;
     }
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
     mkdir(o.output_dir, 0755);
     size_t ok = 0, failed = 0;
     for (size_t i = 0; i < nnames; i++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%s", o.output_dir, names[i]);
-        export_options one = o;
+        mdm_export_options one = o;
         one.output_dir = dir;
         bool exists = false;
-        if (catalog_exists(&exists, cfg, names[i]) != 0 || !exists) {
+        if (mdm_catalog_exists(&exists, cat, names[i]) != 0 || !exists) {
             fprintf(stderr, "Warning: dataset '%s' not found\n", names[i]);
             failed++;
             continue;
         }
         char **paths = NULL;
         size_t n = 0;
-        if (dataset_export(&paths, &n, cfg, names[i], &one) == 0) {
+        if (export_one(&paths, &n, cat, names[i], &one) == 0) {
             printf("%s: %zu file(s) in %s\n", names[i], n, dir);
             ok++;
         } else {
             fprintf(stderr, "Error: %s: %s\n", names[i], mdm_error_last()->message);
             failed++;
         }
-        free_paths(paths, n);
+        mdm_paths_free(paths, n);
     }
     printf("\nSummary: %zu succeeded, %zu failed\n", ok, failed);
-    cli_config_free(cfg);
+    cli_catalog_close(cat);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* mdm version, mdm info: what mdm is, where it keeps things, what it is linked with. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -38,33 +40,6 @@ static long count_datasets(const char *configs_path)
     return n;
 }
 
-/* Bytes used under a directory (not following symlinks). */
-static unsigned long long disk_usage(const char *path, int depth)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return 0;
-    if (!S_ISDIR(st.st_mode))
-        return (unsigned long long)st.st_size;
-    if (depth > 32)
-        return 0;
-    unsigned long long total = 0;
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    struct dirent *e;
-    char child[PATH_MAX];
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-        if (n > 0 && (size_t)n < sizeof child)
-            total += disk_usage(child, depth + 1);
-    }
-    closedir(d);
-    return total;
-}
-
 /* Free bytes on the file system holding `path` or its nearest existing parent. */
 static unsigned long long free_space(const char *path)
 {
@@ -78,6 +53,21 @@ static unsigned long long free_space(const char *path)
         *slash = '\0';
     }
     return (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+}
+
+/* The scratch directory of the check: the engine's files directly in it, then itself. */
+static void remove_scratch(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            unlinkat(dirfd(d), e->d_name, 0) != 0)
+            fprintf(stderr, "could not remove %s/%s: %s\n", dir, e->d_name, strerror(errno));
+    if (d)
+        closedir(d);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "could not remove %s: %s\n", dir, strerror(errno));
 }
 
 static void usage(void)
@@ -135,12 +125,8 @@ static int check_backend(const mdm_config *cfg, bool json)
         printf("  Circuit breaker    %s\n", s.breaker);
     }
     mdm_store_free(store);
-    if (file) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
+    if (file)
+        remove_scratch(dir);
     return rc ? 1 : 0;
 }
 
@@ -180,7 +166,12 @@ int cli_info(int argc, char **argv)
     }
     const char *datasets = mdm_config_path(cfg, "datasets_path");
     long ndatasets = count_datasets(mdm_config_path(cfg, "configs_path"));
-    unsigned long long used = disk_usage(datasets, 0), avail = free_space(mdm_config_home(cfg));
+    uint64_t used = 0;
+    mdm_catalog *cat = NULL;
+    if (mdm_catalog_open(&cat, cfg) == 0)
+        mdm_catalog_storage_size(&used, cat);
+    mdm_catalog_free(cat);
+    unsigned long long avail = free_space(mdm_config_home(cfg));
     struct utsname un;
     char platform[300] = "unknown";
     if (uname(&un) == 0)

@@ -1,4 +1,5 @@
 /* mdm dataset register NAME [PATH] (SPEC §3). */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +9,8 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "dataset/register.h"
 
-static void print_summary(const dataset_info *info, bool dry_run)
+static void print_summary(const mdm_dataset_info *info, bool dry_run)
 {
     bool tty = isatty(STDOUT_FILENO);
     if (!dry_run)
@@ -28,10 +28,10 @@ static void print_summary(const dataset_info *info, bool dry_run)
     printf("\n  Backend:       %s\n", info->database.backend);
 
     /* The first 20 columns of train (or data): type and share of NULLs. */
-    const char *kind = dataset_strmap_get(&info->tables, "train") ? "train"
-                       : dataset_strmap_get(&info->tables, "data") ? "data"
+    const char *kind = mdm_strmap_get(&info->tables, "train") ? "train"
+                       : mdm_strmap_get(&info->tables, "data") ? "data"
                        : info->tables.count ? info->tables.keys[0] : NULL;
-    const dataset_table_columns *cols = kind ? dataset_info_columns(info, kind) : NULL;
+    const mdm_dataset_table_columns *cols = kind ? mdm_dataset_info_columns(info, kind) : NULL;
     if (cols) {
         printf("\n  %-32s %-10s %s\n", "Column", "Type", "Null %");
         for (size_t i = 0; i < cols->count && i < 20; i++) {
@@ -42,14 +42,14 @@ static void print_summary(const dataset_info *info, bool dry_run)
         if (cols->count > 20)
             printf("  ... and %zu more columns\n", cols->count - 20);
     }
-    int64_t rows = dataset_info_rows(info);
+    int64_t rows = mdm_dataset_info_rows(info);
     if (rows >= 0)
         printf("\n  Total rows: %lld\n", (long long)rows);
 }
 
 int cli_dataset_register(int argc, char **argv)
 {
-    register_options o = {0};
+    mdm_register_options o = {0};
     bool no_features = false, no_auto = false;
     static const char *const args[] = {"NAME", "[PATH]"};
     const char *values[2] = {NULL, NULL};
@@ -108,17 +108,18 @@ int cli_dataset_register(int argc, char **argv)
     } else {
         o.path = values[1] ? values[1] : ".";
     }
+    o.no_features = no_features;
     o.progress = cli_progress_register;
 
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
-    dataset_info *info = NULL;
-    register_notes notes = {0};
-    int rc = dataset_register(&info, &notes, cfg, &o);
+    mdm_dataset_info *info = NULL;
+    mdm_strlist notes = {0};
+    int rc = mdm_dataset_register(&info, &notes, cat, &o);
     for (size_t i = 0; i < notes.count; i++)
-        fprintf(stderr, "Note: %s\n", notes.lines[i]);
-    register_notes_free(&notes);
+        fprintf(stderr, "Note: %s\n", notes.items[i]);
+    mdm_strlist_free(&notes);
     if (rc) {
         rc = cli_fail_last();
     } else if (o.dry_run) {
@@ -127,7 +128,7 @@ int cli_dataset_register(int argc, char **argv)
     } else {
         print_summary(info, false);
     }
-    dataset_info_free(info);
-    cli_config_free(cfg);
+    mdm_dataset_info_free(info);
+    cli_catalog_close(cat);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* mdm dataset remove NAME [--force] [--dry-run] (SPEC §3). */
-#include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,20 +8,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "dataset/catalog.h"
-#include "dataset/name_lock.h"
-#include "dataset/register.h"
-#include "dataset/staging.h"
-
-static _Thread_local unsigned long long tree_bytes;
-
-static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)path, (void)ftw;
-    if (flag == FTW_F)
-        tree_bytes += (unsigned long long)st->st_size;
-    return 0;
-}
 
 /* "Are you sure?" on the terminal; anything but y/yes is no. */
 static bool confirm(const char *question)
@@ -51,26 +37,23 @@ int cli_dataset_remove(int argc, char **argv)
     int prc = cli_parse(&cmd, argc, argv);
     if (prc)
         return prc < 0 ? 0 : prc;
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
-    dataset_info *d = NULL;
-    char *yaml = NULL, *dir = NULL;
-    name_lock *lock = NULL;
-    int rc = catalog_load(&d, cfg, values[0]);
+    const mdm_config *cfg = mdm_catalog_config(cat);
+    mdm_dataset_info *d = NULL;
+    uint64_t bytes = 0;
+    int rc = mdm_catalog_get(&d, cat, values[0]);
     if (!rc)
-        rc = catalog_yaml_path(&yaml, cfg, d->name);
-    if (!rc)
-        rc = catalog_dataset_dir(&dir, cfg, d->name);
+        rc = mdm_catalog_dataset_size(&bytes, cat, d->name);
     if (rc) {
         rc = cli_fail_last();
         goto cleanup;
     }
-    tree_bytes = 0;
-    nftw(dir, add_size, 16, FTW_PHYS);
     printf("Dataset:     %s\n", d->name);
-    printf("Config:      %s\n", yaml);
-    printf("Directory:   %s (%.1f MB)\n", dir, (double)tree_bytes / 1e6);
+    printf("Config:      %s/%s.yaml\n", mdm_config_path(cfg, "configs_path"), d->name);
+    printf("Directory:   %s/%s (%.1f MB)\n", mdm_config_path(cfg, "datasets_path"), d->name,
+           (double)bytes / 1e6);
     if (d->database.schema)
         printf("Schema:      %s (PostgreSQL %s)\n", d->database.schema,
                d->database.database ? d->database.database : "");
@@ -83,19 +66,13 @@ int cli_dataset_remove(int argc, char **argv)
         puts("Cancelled.");
         goto cleanup;
     }
-    /* The registry entry goes first (the dataset no longer exists), then its data. */
-    if ((rc = name_lock_try(&lock, cfg, d->name, "removed")) || (rc = catalog_remove(cfg, d->name)) ||
-        (rc = dataset_storage_remove(cfg, dataset_backend_registry_name(d->database.backend),
-                                     d->name))) {
+    if ((rc = mdm_catalog_remove(cat, d->name))) {
         rc = cli_fail_last();
         goto cleanup;
     }
     printf("Dataset '%s' removed\n", d->name);
 cleanup:
-    name_lock_release(lock);
-    free(yaml);
-    free(dir);
-    dataset_info_free(d);
-    cli_config_free(cfg);
+    mdm_dataset_info_free(d);
+    cli_catalog_close(cat);
     return rc;
 }

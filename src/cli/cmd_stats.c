@@ -1,55 +1,13 @@
 /* mdm dataset stats NAME [--full] [--export PATH] (SPEC §3): cached statistics from
  * registration, or recomputed over whole tables with --full. */
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "core/strbuf.h"
-#include "dataset/catalog.h"
-#include "dataset/register.h"
-#include "dataset/stats.h"
-#include "dataset/stats_export.h"
-
-static int add_to_stats(const mdm_batch *b, void *ctx) { return stats_add_batch(ctx, b); }
-
-/* Reads every table of the dataset through its store into statistics. */
-static int compute(const mdm_config *cfg, const dataset_info *d, bool full, stats_result ***results)
-{
-    mdm_store *store = NULL;
-    mdm_conn *conn = NULL;
-    const char *backend = dataset_backend_registry_name(d->database.backend);
-    int rc = mdm_store_open_dataset(&store, backend, d->name, cfg);
-    if (!rc)
-        rc = mdm_store_checkout(store, &conn);
-    *results = calloc(d->tables.count + 1, sizeof **results);
-    if (!rc && !*results)
-        rc = mdm_error_set(MDM_ENOMEM, "out of memory");
-    for (size_t t = 0; !rc && t < d->tables.count; t++) {
-        mdm_field *fields = NULL;
-        size_t n = 0;
-        stats *s = NULL;
-        const char *table = d->tables.values[t];
-        rc = mdm_conn_table_schema(conn, table, &fields, &n);
-        if (!rc)
-            rc = stats_new(&s, fields, n, full);
-        mdm_read_request req = {.table = table, .limit = -1};
-        if (!rc)
-            rc = mdm_conn_read(conn, &req, add_to_stats, s);
-        if (!rc)
-            rc = stats_finish(s, &(*results)[t]);
-        stats_free(s);
-        mdm_fields_free(fields, n);
-    }
-    mdm_store_checkin(store, conn);
-    mdm_store_free(store);
-    return rc;
-}
 
 static void print_document(const json_t *doc, bool full)
 {
@@ -115,64 +73,23 @@ int cli_dataset_stats(int argc, char **argv)
         cli_fail("Invalid value for '--format': '%s' is not one of rich, json.", format);
         return 2;
     }
-    mdm_config *cfg = cli_config_load();
-    if (!cfg)
+    mdm_catalog *cat = cli_catalog_open();
+    if (!cat)
         return 1;
-    dataset_info *d = NULL;
-    stats_result **results = NULL;
+    mdm_dataset *ds = NULL;
+    char *text = NULL;
     json_t *doc = NULL;
-    char *dir = NULL;
-    strbuf cache = STRBUF_INIT;
-    int rc = catalog_load(&d, cfg, values[0]);
+    mdm_stats_options so = {.full = full};
+    int rc = mdm_dataset_open(&ds, cat, values[0]);
     if (!rc)
-        rc = catalog_dataset_dir(&dir, cfg, d->name);
+        rc = mdm_dataset_stats(&text, ds, &so);
     if (!rc) {
-        strbuf_appendf(&cache, "%s/metadata/statistics.json", dir);
-        rc = strbuf_cstr(&cache) ? 0 : MDM_ENOMEM;
-    }
-    struct stat st;
-    bool cached = !rc && !full && stat(cache.data, &st) == 0;
-    if (cached) {
         json_error_t err;
-        doc = json_load_file(cache.data, 0, &err);
-        cached = doc != NULL; /* unreadable: recompute */
-    }
-    stats_table_entry *entries = NULL;
-    stats_document sd = {0};
-    if (!rc && !cached) {
-        rc = compute(cfg, d, full, &results);
-        entries = calloc(d->tables.count + 1, sizeof *entries);
-        for (size_t t = 0; !rc && entries && t < d->tables.count; t++)
-            entries[t] = (stats_table_entry){d->tables.keys[t], d->tables.values[t], results[t]};
-        sd = (stats_document){.dataset_name = d->name, .full = full, .tables = entries,
-                              .ntables = d->tables.count};
-        if (!rc)
-            rc = stats_export_json(&doc, &sd);
-        /* Keep it for next time. */
-        char *metadir = !rc ? strndup(cache.data, cache.len - strlen("/statistics.json")) : NULL;
-        if (metadir && (mkdir(metadir, 0755) == 0 || errno == EEXIST))
-            stats_export_file(cache.data, &sd);
-        free(metadir);
+        if (!(doc = json_loads(text, 0, &err)))
+            rc = mdm_error_set(MDM_EINVALID, "statistics document: %s", err.text);
     }
     if (!rc && export_path) {
-        if (cached) {
-            /* JSON and YAML come from the cached document; CSV from fresh results. */
-            const char *dot = strrchr(export_path, '.');
-            if (dot && strcmp(dot, ".csv") == 0) {
-                rc = compute(cfg, d, false, &results);
-                entries = calloc(d->tables.count + 1, sizeof *entries);
-                for (size_t t = 0; !rc && entries && t < d->tables.count; t++)
-                    entries[t] = (stats_table_entry){d->tables.keys[t], d->tables.values[t], results[t]};
-                sd = (stats_document){.dataset_name = d->name, .full = false, .tables = entries,
-                                      .ntables = d->tables.count};
-                if (!rc)
-                    rc = stats_export_file(export_path, &sd);
-            } else {
-                rc = stats_export_tree_file(export_path, doc);
-            }
-        } else {
-            rc = stats_export_file(export_path, &sd);
-        }
+        rc = mdm_dataset_stats_export(ds, export_path, &so);
         if (!rc)
             fprintf(stderr, "Statistics written to %s\n", export_path);
     }
@@ -183,14 +100,9 @@ int cli_dataset_stats(int argc, char **argv)
     } else {
         print_document(doc, full);
     }
-    for (size_t t = 0; results && d && t < d->tables.count; t++)
-        stats_result_free(results[t]);
-    free(results);
-    free(entries);
     json_decref(doc);
-    strbuf_free(&cache);
-    free(dir);
-    dataset_info_free(d);
-    cli_config_free(cfg);
+    free(text);
+    mdm_dataset_close(ds);
+    cli_catalog_close(cat);
     return rc;
 }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-void cli_progress_register(const register_progress *p, void *ctx)
+void cli_progress_register(const mdm_register_progress *p, void *ctx)
 {
     (void)ctx;
     if (!isatty(STDERR_FILENO))

@@ -2,9 +2,9 @@
 #ifndef MDM_CLI_PROGRESS_H
 #define MDM_CLI_PROGRESS_H
 
-#include "dataset/register.h"
+#include "mdm/dataset.h"
 
-/* A register_progress_fn: rows, MB/s and ETA per table, redrawn in place. */
-void cli_progress_register(const register_progress *p, void *ctx);
+/* An mdm_register_progress_fn: rows, MB/s and ETA per table, redrawn in place. */
+void cli_progress_register(const mdm_register_progress *p, void *ctx);
 
 #endif

@@ -1,17 +1,45 @@
+/* File-system helpers (fs.h). */
 #include "core/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "mdm/mdm.h"
+#include "core/strbuf.h"
+
+/* Deeper trees than this are not mdm's: removal and sizing stop there with an error. */
+#define TREE_DEPTH_MAX 64
+
+static mdm_fs_fault_hook fault_hook;
+static void *fault_ctx;
+
+void mdm_fs_set_fault_hook(mdm_fs_fault_hook hook, void *ctx)
+{
+    fault_hook = hook;
+    fault_ctx = ctx;
+}
+
+int mdm_fs_fault(const char *step, const char *path)
+{
+    if (fault_hook && fault_hook(step, path, fault_ctx) != 0)
+        return mdm_error_set(MDM_EIO, "%s: simulated failure at step '%s'", path, step);
+    return 0;
+}
+
+static int oom(void) { return mdm_error_set(MDM_ENOMEM, "out of memory"); }
 
 int mdm_mkdirs(const char *path)
 {
     char *copy = strdup(path);
     if (!copy)
-        return mdm_error_set(MDM_ENOMEM, "out of memory");
+        return oom();
     int rc = 0;
     for (char *p = copy + 1;; p++) {
         if (*p != '/' && *p != '\0')
@@ -28,4 +56,370 @@ int mdm_mkdirs(const char *path)
     }
     free(copy);
     return rc;
+}
+
+int mdm_fs_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return mdm_error_set(MDM_EIO, "cannot open directory %s: %s", dir, strerror(errno));
+    int rc = 0;
+    if (fsync(fd) != 0 && errno != EINVAL)
+        rc = mdm_error_set(MDM_EIO, "cannot sync directory %s: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+int mdm_fs_sync_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return mdm_error_set(MDM_EIO, "cannot read %s: %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            rc = mdm_error_set(MDM_EIO, "cannot sync %s/%s: %s", dir, e->d_name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    closedir(d);
+    return rc ? rc : mdm_fs_sync_dir(dir);
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static int write_all(int fd, const char *data, size_t len, const char *path)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mdm_error_set(MDM_EIO, "cannot write %s: %s", path, strerror(errno));
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int mdm_fs_write_atomic(const char *path, const char *data, size_t len)
+{
+    static atomic_uint counter;
+    char *dir = dir_of(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    strbuf tmp = STRBUF_INIT;
+    int fd = -1, rc = 0;
+    bool keep_tmp = false;
+    if (!dir)
+        return oom();
+    strbuf_appendf(&tmp, "%s/.%s.tmp.%ld.%u", dir, base, (long)getpid(),
+                   atomic_fetch_add(&counter, 1));
+    if (!strbuf_cstr(&tmp)) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot write %s (temporary %s): %s", path, tmp.data,
+                           strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = write_all(fd, data, len, tmp.data)) != 0)
+        goto cleanup;
+    if (fsync(fd) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot sync %s: %s", tmp.data, strerror(errno));
+        goto cleanup;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", tmp.data, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if ((rc = mdm_fs_fault("temp-written", path)) != 0) {
+        keep_tmp = true; /* what a crash here leaves */
+        goto cleanup;
+    }
+    if (rename(tmp.data, path) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot rename %s to %s: %s", tmp.data, path, strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = mdm_fs_fault("renamed", path)) != 0) {
+        keep_tmp = true;
+        goto cleanup;
+    }
+    rc = mdm_fs_sync_dir(dir);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (rc && !keep_tmp && tmp.data)
+        unlink(tmp.data);
+    strbuf_free(&tmp);
+    free(dir);
+    return rc;
+}
+
+bool mdm_fs_process_gone(long pid)
+{
+    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+void mdm_fs_remove_dead_temps(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t blen = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 || strncmp(n + 1 + blen, ".tmp.", 5))
+            continue;
+        if (mdm_fs_process_gone(strtol(n + 1 + blen + 5, NULL, 10)) &&
+            unlinkat(dirfd(d), n, 0) == 0)
+            MDM_DEBUG("removed %s/%s, left by an interrupted write", dir, n);
+    }
+    closedir(d);
+}
+
+int mdm_fs_read_file(char **out, size_t *len, bool *found, const char *path)
+{
+    *out = NULL;
+    *len = 0;
+    *found = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mdm_error_set(MDM_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
+    int rc = 0;
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fd, &st) != 0) {
+        rc = mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = mdm_error_set(MDM_EIO, "cannot read %s: not a regular file", path);
+        goto cleanup;
+    }
+    size_t cap = (size_t)st.st_size + 1, used = 0;
+    if (!(buf = malloc(cap))) {
+        rc = oom();
+        goto cleanup;
+    }
+    for (;;) {
+        if (used + 1 >= cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                rc = oom();
+                goto cleanup;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + used, cap - used - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    *out = buf;
+    buf = NULL;
+    *len = used;
+    *found = true;
+cleanup:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+bool mdm_fs_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* The entries of directory fd `dir` (consumed), removed depth first. `path` is for
+ * messages. Thread-safe: no working directory, no globals. */
+static int remove_children(int dir, const char *path, int depth)
+{
+    DIR *d = fdopendir(dir);
+    if (!d) {
+        close(dir);
+        return mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT)
+                continue;
+            rc = mdm_error_set(MDM_EIO, "cannot remove %s/%s: %s", path, n, strerror(errno));
+            break;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (depth >= TREE_DEPTH_MAX) {
+                rc = mdm_error_set(MDM_EIO, "cannot remove %s/%s: nested too deep", path, n);
+                break;
+            }
+            int child = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child < 0) {
+                rc = mdm_error_set(MDM_EIO, "cannot remove %s/%s: %s", path, n, strerror(errno));
+                break;
+            }
+            strbuf sub = STRBUF_INIT;
+            strbuf_appendf(&sub, "%s/%s", path, n);
+            rc = remove_children(child, sub.data ? sub.data : path, depth + 1);
+            strbuf_free(&sub);
+            if (!rc && unlinkat(dirfd(d), n, AT_REMOVEDIR) != 0 && errno != ENOENT)
+                rc = mdm_error_set(MDM_EIO, "cannot remove %s/%s: %s", path, n, strerror(errno));
+        } else if (unlinkat(dirfd(d), n, 0) != 0 && errno != ENOENT) {
+            rc = mdm_error_set(MDM_EIO, "cannot remove %s/%s: %s", path, n, strerror(errno));
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int mdm_fs_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mdm_error_set(MDM_EIO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            return mdm_error_set(MDM_EIO, "cannot remove %s: %s", path, strerror(errno));
+        return 0;
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return mdm_error_set(MDM_EIO, "cannot remove %s: %s", path, strerror(errno));
+    int rc = remove_children(fd, path, 0);
+    if (!rc && rmdir(path) != 0 && errno != ENOENT)
+        rc = mdm_error_set(MDM_EIO, "cannot remove %s: %s", path, strerror(errno));
+    return rc;
+}
+
+static int add_sizes(uint64_t *bytes, int dir, const char *path, int depth)
+{
+    DIR *d = fdopendir(dir);
+    if (!d) {
+        close(dir);
+        return mdm_error_set(MDM_EIO, "cannot measure %s: %s", path, strerror(errno));
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; /* gone meanwhile */
+        if (S_ISREG(st.st_mode)) {
+            *bytes += (uint64_t)st.st_size;
+        } else if (S_ISDIR(st.st_mode) && depth < TREE_DEPTH_MAX) {
+            int child = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child >= 0) {
+                strbuf sub = STRBUF_INIT;
+                strbuf_appendf(&sub, "%s/%s", path, n);
+                rc = add_sizes(bytes, child, sub.data ? sub.data : path, depth + 1);
+                strbuf_free(&sub);
+            }
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int mdm_fs_tree_size(uint64_t *bytes, const char *path)
+{
+    *bytes = 0;
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mdm_error_set(MDM_EIO, "cannot measure %s: %s", path, strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) {
+        *bytes = (uint64_t)st.st_size;
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return mdm_error_set(MDM_EIO, "cannot measure %s: %s", path, strerror(errno));
+    return add_sizes(bytes, fd, path, 0);
+}
+
+int mdm_fs_rename(const char *from, const char *to)
+{
+    if (rename(from, to) != 0)
+        return mdm_error_set(errno == EEXIST || errno == ENOTEMPTY ? MDM_EEXISTS : MDM_EIO,
+                             "cannot move %s to %s: %s", from, to, strerror(errno));
+    char *dir = dir_of(to);
+    if (!dir)
+        return oom();
+    int rc = mdm_fs_sync_dir(dir);
+    free(dir);
+    return rc;
+}
+
+static int join(char **out, const char *fmt, const char *a, const char *b, const char *c)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, fmt, a, b, c);
+    if (!strbuf_cstr(&sb))
+        return MDM_ENOMEM;
+    *out = strbuf_detach(&sb);
+    return 0;
+}
+
+int mdm_fs_dataset_dir(char **out, const mdm_config *cfg, const char *name)
+{
+    return join(out, "%s/%s%s", mdm_config_path(cfg, "datasets_path"), name, "");
+}
+
+int mdm_fs_dataset_file(char **out, const mdm_config *cfg, const char *name, const char *ext)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_appendf(&sb, "%s/%s/%s%s", mdm_config_path(cfg, "datasets_path"), name, name, ext);
+    if (!strbuf_cstr(&sb))
+        return MDM_ENOMEM;
+    *out = strbuf_detach(&sb);
+    return 0;
+}
+
+int mdm_fs_dataset_yaml(char **out, const mdm_config *cfg, const char *name)
+{
+    return join(out, "%s/%s%s", mdm_config_path(cfg, "configs_path"), name, ".yaml");
 }

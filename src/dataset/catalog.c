@@ -3,10 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,21 +20,9 @@
 /* Below this many files, one thread parses them all (threads cost more than they save). */
 #define LIST_FILES_PER_THREAD 32
 
-static catalog_fault_hook fault_hook;
-static void *fault_ctx;
-
 void catalog_set_fault_hook(catalog_fault_hook hook, void *ctx)
 {
-    fault_hook = hook;
-    fault_ctx = ctx;
-}
-
-/* Non-zero when the test hook wants the operation to fail at `step`. */
-static int fault_at(const char *step, const char *path)
-{
-    if (fault_hook && fault_hook(step, path, fault_ctx) != 0)
-        return mdm_error_set(MDM_EIO, "%s: simulated failure at step '%s'", path, step);
-    return 0;
+    mdm_fs_set_fault_hook(hook, ctx);
 }
 
 static int oom(void) { return mdm_error_set(MDM_ENOMEM, "out of memory in the dataset catalog"); }
@@ -56,14 +41,14 @@ int catalog_yaml_path(char **out, const mdm_config *cfg, const char *name)
 {
     char norm[NAME_BUF];
     int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
-    return rc ? rc : dup_path(out, "%s/%s.yaml", mdm_config_path(cfg, "configs_path"), norm);
+    return rc ? rc : mdm_fs_dataset_yaml(out, cfg, norm);
 }
 
 int catalog_dataset_dir(char **out, const mdm_config *cfg, const char *name)
 {
     char norm[NAME_BUF];
     int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
-    return rc ? rc : dup_path(out, "%s/%s", mdm_config_path(cfg, "datasets_path"), norm);
+    return rc ? rc : mdm_fs_dataset_dir(out, cfg, norm);
 }
 
 int catalog_json_path(char **out, const mdm_config *cfg, const char *name)
@@ -94,19 +79,10 @@ int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char
     const char *canonical = strcmp(be->name, "postgres") == 0 ? "postgresql" : be->name;
     char *path = NULL, *schema = NULL;
     if (!server)
-        rc = dup_path(&path, "%s/%s/", mdm_config_path(cfg, "datasets_path"), norm);
+        rc = mdm_fs_dataset_file(&path, cfg, norm, be->file_extension);
     else
         rc = dup_path(&schema, "%s%s", mdm_config_str(cfg, "database.postgresql.database_prefix"),
                       norm);
-    if (!rc && path) {
-        /* <datasets_path>/<name>/<name><ext> */
-        strbuf sb = STRBUF_INIT;
-        strbuf_appendf(&sb, "%s%s%s", path, norm, be->file_extension);
-        free(path);
-        path = strbuf_cstr(&sb) ? strbuf_detach(&sb) : NULL;
-        if (!path)
-            rc = MDM_ENOMEM;
-    }
     if (!rc)
         rc = dataset_str_set(&db->backend, canonical);
     if (!rc)
@@ -131,177 +107,9 @@ int catalog_database_for(dataset_database *db, const mdm_config *cfg, const char
 /* ------------------------------------------------------------ files */
 
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return mdm_error_set(MDM_EIO, "cannot open directory %s: %s", dir, strerror(errno));
-    int rc = 0;
-    if (fsync(fd) != 0 && errno != EINVAL)
-        rc = mdm_error_set(MDM_EIO, "cannot sync directory %s: %s", dir, strerror(errno));
-    close(fd);
-    return rc;
-}
-
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
-
-static int write_all(int fd, const char *data, size_t len, const char *path)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return mdm_error_set(MDM_EIO, "cannot write %s: %s", path, strerror(errno));
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int catalog_write_atomic(const char *path, const char *data, size_t len)
 {
-    static atomic_uint counter;
-    char *dir = dir_of(path);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    strbuf tmp = STRBUF_INIT;
-    int fd = -1, rc = 0;
-    bool keep_tmp = false;
-    if (!dir)
-        return oom();
-    strbuf_appendf(&tmp, "%s/.%s.tmp.%ld.%u", dir, base, (long)getpid(),
-                   atomic_fetch_add(&counter, 1));
-    if (!strbuf_cstr(&tmp)) {
-        rc = MDM_ENOMEM;
-        goto cleanup;
-    }
-    fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot write %s (temporary %s): %s", path, tmp.data,
-                           strerror(errno));
-        goto cleanup;
-    }
-    if ((rc = write_all(fd, data, len, tmp.data)) != 0)
-        goto cleanup;
-    if (fsync(fd) != 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot sync %s: %s", tmp.data, strerror(errno));
-        goto cleanup;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = mdm_error_set(MDM_EIO, "cannot write %s: %s", tmp.data, strerror(errno));
-        goto cleanup;
-    }
-    fd = -1;
-    if ((rc = fault_at("temp-written", path)) != 0) {
-        keep_tmp = true; /* what a crash here leaves */
-        goto cleanup;
-    }
-    if (rename(tmp.data, path) != 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot rename %s to %s: %s", tmp.data, path, strerror(errno));
-        goto cleanup;
-    }
-    if ((rc = fault_at("renamed", path)) != 0) {
-        keep_tmp = true;
-        goto cleanup;
-    }
-    rc = fsync_dir(dir);
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (rc && !keep_tmp && tmp.data)
-        unlink(tmp.data);
-    strbuf_free(&tmp);
-    free(dir);
-    return rc;
-}
-
-/* Reads a whole (small) file. *found false when it does not exist. */
-static int read_whole(char **out, size_t *len, bool *found, const char *path)
-{
-    *out = NULL;
-    *len = 0;
-    *found = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return mdm_error_set(MDM_EIO, "cannot open %s: %s", path, strerror(errno));
-    }
-    int rc = 0;
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) != 0) {
-        rc = mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = mdm_error_set(MDM_EIO, "cannot read %s: not a regular file", path);
-        goto cleanup;
-    }
-    size_t cap = (size_t)st.st_size + 1, used = 0;
-    if (!(buf = malloc(cap))) {
-        rc = oom();
-        goto cleanup;
-    }
-    for (;;) {
-        if (used + 1 >= cap) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                rc = oom();
-                goto cleanup;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + used, cap - used - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = mdm_error_set(MDM_EIO, "cannot read %s: %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        used += (size_t)n;
-    }
-    buf[used] = '\0';
-    *out = buf;
-    buf = NULL;
-    *len = used;
-    *found = true;
-cleanup:
-    free(buf);
-    close(fd);
-    return rc;
-}
-
-/* Removes ".<base>.tmp.<pid>.<n>" files in `dir` whose process is gone. */
-static void remove_dead_temps(const char *dir, const char *base)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    size_t blen = strlen(base);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 || strncmp(n + 1 + blen, ".tmp.", 5))
-            continue;
-        long pid = strtol(n + 1 + blen + 5, NULL, 10);
-        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-            if (unlinkat(dirfd(d), n, 0) == 0)
-                MDM_DEBUG("removed %s/%s, left by an interrupted write", dir, n);
-    }
-    closedir(d);
+    return mdm_fs_write_atomic(path, data, len);
 }
 
 /* ------------------------------------------------------------ commit, load */
@@ -328,11 +136,11 @@ int catalog_commit(const dataset_info *info, const mdm_config *cfg)
         goto cleanup;
     char yaml_base[NAME_BUF + 8];
     snprintf(yaml_base, sizeof yaml_base, "%s.yaml", norm);
-    remove_dead_temps(mdm_config_path(cfg, "configs_path"), yaml_base);
-    remove_dead_temps(data_dir, "dataset_info.json");
+    mdm_fs_remove_dead_temps(mdm_config_path(cfg, "configs_path"), yaml_base);
+    mdm_fs_remove_dead_temps(data_dir, "dataset_info.json");
     if ((rc = catalog_write_atomic(json_path, json, json_len)) != 0)
         goto cleanup;
-    if ((rc = fault_at("json-written", json_path)) != 0)
+    if ((rc = mdm_fs_fault("json-written", json_path)) != 0)
         goto cleanup;
     rc = catalog_write_atomic(yaml_path, yaml, yaml_len);
 cleanup:
@@ -366,7 +174,7 @@ static int load_file(dataset_info **out, char **text_out, const char *path, cons
     char *text;
     size_t len;
     bool found;
-    int rc = read_whole(&text, &len, &found, path);
+    int rc = mdm_fs_read_file(&text, &len, &found, path);
     if (rc)
         return rc;
     if (!found)
@@ -580,18 +388,6 @@ void catalog_infos_free(dataset_info **infos, size_t count)
 
 /* ------------------------------------------------------------ remove */
 
-static _Thread_local int remove_errno;
-static _Thread_local char remove_failed_path[512];
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    if (remove(path) != 0 && errno != ENOENT && !remove_errno) {
-        remove_errno = errno;
-        snprintf(remove_failed_path, sizeof remove_failed_path, "%s", path);
-    }
-    return 0;
-}
-
 int catalog_remove(const mdm_config *cfg, const char *name)
 {
     char norm[NAME_BUF], *yaml_path = NULL, *data_dir = NULL;
@@ -604,34 +400,17 @@ int catalog_remove(const mdm_config *cfg, const char *name)
         rc = mdm_error_set(MDM_EIO, "cannot remove %s: %s", yaml_path, strerror(errno));
         goto cleanup;
     }
-    if (had_yaml && (rc = fsync_dir(mdm_config_path(cfg, "configs_path"))) != 0)
+    if (had_yaml && (rc = mdm_fs_sync_dir(mdm_config_path(cfg, "configs_path"))) != 0)
         goto cleanup;
-    struct stat st;
-    bool had_dir = lstat(data_dir, &st) == 0;
-    if (had_dir) {
-        remove_errno = 0;
-        nftw(data_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-        if (remove_errno) {
-            rc = mdm_error_set(MDM_EIO, "cannot remove %s: %s", remove_failed_path,
-                               strerror(remove_errno));
-            goto cleanup;
-        }
-    }
+    bool had_dir = mdm_fs_exists(data_dir);
+    if (had_dir && (rc = mdm_fs_remove_tree(data_dir)))
+        goto cleanup;
     if (!had_yaml && !had_dir)
         rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
 cleanup:
     free(yaml_path);
     free(data_dir);
     return rc;
-}
-
-static _Thread_local uint64_t size_total;
-
-static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    if (flag == FTW_F)
-        size_total += (uint64_t)st->st_size;
-    return 0;
 }
 
 int catalog_dataset_size(uint64_t *bytes, const mdm_config *cfg, const char *name)
@@ -641,15 +420,7 @@ int catalog_dataset_size(uint64_t *bytes, const mdm_config *cfg, const char *nam
     int rc = catalog_dataset_dir(&dir, cfg, name);
     if (rc)
         return rc;
-    struct stat st;
-    if (lstat(dir, &st) == 0) {
-        size_total = 0;
-        if (nftw(dir, add_size, 16, FTW_PHYS) != 0)
-            rc = mdm_error_set(MDM_EIO, "cannot measure %s: %s", dir, strerror(errno));
-        *bytes = size_total;
-    } else if (errno != ENOENT) {
-        rc = mdm_error_set(MDM_EIO, "cannot measure %s: %s", dir, strerror(errno));
-    }
+    rc = mdm_fs_tree_size(bytes, dir);
     free(dir);
     return rc;
 }

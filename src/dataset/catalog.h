@@ -87,13 +87,7 @@ int catalog_dataset_size(uint64_t *bytes, const mdm_config *cfg, const char *nam
  * clear. problem_type is validated; the target, when the catalog has column summaries,
  * must be a column of one of the tables. Sets last_updated_at and commits. Nothing to
  * change is MDM_EINVALID "No updates specified". *out (may be NULL) gets the result. */
-typedef struct catalog_changes {
-    const char *description;
-    const char *target_column;
-    const char *problem_type;
-    const char *id_columns; /* comma-separated */
-    const char *tags;       /* comma-separated; replaces */
-} catalog_changes;
+typedef mdm_dataset_changes catalog_changes;
 
 int catalog_update(dataset_info **out, const mdm_config *cfg, const char *name,
                    const catalog_changes *changes);

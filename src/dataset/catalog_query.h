@@ -60,11 +60,7 @@ void catalog_sort_infos(dataset_info **infos, size_t count, const catalog_sort *
 
 /* `dataset list`: every dataset matching `filter` (NULL: all), sorted, at most `limit`
  * (0: no limit). Free with catalog_infos_free. */
-typedef struct catalog_query {
-    const char *filter;
-    const char *sort_by;
-    size_t limit;
-} catalog_query;
+typedef mdm_list_options catalog_query;
 
 int catalog_query_list(dataset_info ***out, size_t *count, const mdm_config *cfg,
                        const catalog_query *query);
@@ -89,11 +85,9 @@ typedef struct catalog_search_options {
     void *ctx;
 } catalog_search_options;
 
-typedef struct catalog_match {
-    dataset_info *info;
-    const char *location; /* "name", "description", "tags", "content", "columns", "tag" */
-    char *detail;         /* what matched for "columns" ("train.passenger_id"), else NULL */
-} catalog_match;
+/* location: "name", "description", "tags", "content", "columns", "tag"; detail: what
+ * matched for "columns" ("train.passenger_id"), else NULL. */
+typedef mdm_search_match catalog_match;
 
 int catalog_search(catalog_match **out, size_t *count, const mdm_config *cfg,
                    const catalog_search_options *options);

@@ -14,88 +14,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mdm/dataset.h"
+
 #define DATASET_INFO_VERSION "1.0.0"
 
 /* Problem types accepted by --problem-type and update (SPEC §3). */
-extern const char *const dataset_problem_types[]; /* NULL-terminated */
+#define dataset_problem_types mdm_problem_types /* NULL-terminated (dataset.h) */
 /* MDM_EINVALID naming the allowed values unless `value` is one of them. */
 int dataset_problem_type_check(const char *value);
 
-typedef struct dataset_strlist {
-    char **items;
-    size_t count;
-} dataset_strlist;
-
-/* An ordered string -> string map (table kind -> table name). */
-typedef struct dataset_strmap {
-    char **keys;
-    char **values;
-    size_t count;
-} dataset_strmap;
-
-typedef struct dataset_database {
-    char *backend;  /* "sqlite", "duckdb", "postgresql" */
-    char *path;     /* file backends: the database file (absolute) */
-    char *host;     /* PostgreSQL */
-    int64_t port;   /* 0: not set */
-    char *database;
-    char *schema;
-    char *user;
-    json_t *extra;  /* other keys (e.g. the Python tool's pragmas); never "password" */
-} dataset_database;
-
-/* One column of a table, as shown by `info --details` and searched by `search --deep`. */
-typedef struct dataset_column {
-    char *name;
-    char *type;        /* mdm type name ("int64", ...) or another tool's dtype */
-    char *description; /* may be NULL */
-    json_t *extra;     /* anything else known about the column (semantic type, stats) */
-} dataset_column;
-
-typedef struct dataset_table_columns {
-    char *table;       /* table kind as in `tables` ("train"), or a table name */
-    dataset_column *columns;
-    size_t count;
-} dataset_table_columns;
-
-typedef struct dataset_statistics {
-    bool present;               /* metadata.statistics exists */
-    int64_t row_count;          /* total over train/test/validation/data; -1 unknown */
-    int64_t memory_size_bytes;  /* -1 unknown */
-    char *computed_at;          /* ISO 8601 text as written (the Python tool wrote local
-                                   time without a zone; mdm writes UTC) */
-    dataset_strlist row_count_tables;  /* per-table row counts: table kind ... */
-    int64_t *row_counts;               /* ... and its count, parallel arrays */
-    json_t *extra;              /* other statistics keys */
-} dataset_statistics;
-
-typedef struct dataset_info {
-    char *name;          /* normalized (lower-case) name */
-    char *display_name;
-    char *description;
-    dataset_database database;
-    dataset_strmap tables;          /* kind -> table name */
-    char *problem_type;
-    char *target_column;
-    dataset_strlist id_columns;
-    char *time_column;
-    char *group_column;
-    dataset_strmap feature_tables;  /* kind -> feature table name */
-    int64_t registered_at;          /* microseconds since the epoch, UTC */
-    bool has_registered_at;
-    int64_t last_updated_at;
-    bool has_last_updated_at;
-    dataset_strlist tags;
-    char *source;                   /* absolute path of what was registered */
-    char *version;                  /* "1.0.0" */
-    /* metadata: */
-    dataset_strlist datetime_columns;
-    dataset_statistics statistics;
-    dataset_table_columns *columns; /* metadata.columns, per table */
-    size_t ncolumn_tables;
-    json_t *metadata_extra;         /* other metadata keys */
-    json_t *extra;                  /* other top-level keys */
-} dataset_info;
+/* The record types are the public ones (mdm/dataset.h): nothing is copied between the
+ * library and its callers. */
+typedef mdm_strlist dataset_strlist;
+typedef mdm_strmap dataset_strmap;
+typedef mdm_dataset_database dataset_database;
+typedef mdm_dataset_column dataset_column;
+typedef mdm_dataset_table_columns dataset_table_columns;
+typedef mdm_dataset_statistics dataset_statistics;
+typedef mdm_dataset_info dataset_info;
 
 /* A new record with version "1.0.0", unknown statistics, and empty lists and maps. */
 int dataset_info_new(dataset_info **out);

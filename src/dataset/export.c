@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 
 #include "core/strbuf.h"
-#include "dataset/catalog.h"
-#include "dataset/register.h"
+#include "core/fs.h"
+#include "dataset/dataset_info.h"
 #include "io/export.h"
 
 static int add_path(char ***paths, size_t *n, const char *path)
@@ -27,7 +27,7 @@ static int add_path(char ***paths, size_t *n, const char *path)
 }
 
 /* <out>/<name>_metadata.json: the registry record, the export time, cached statistics. */
-static int write_metadata(const mdm_config *cfg, const dataset_info *d, const char *path)
+static int write_metadata(const dataset_info *d, const char *dataset_dir, const char *path)
 {
     json_t *doc = json_object(), *record = NULL;
     int rc = dataset_info_to_tree(&record, d);
@@ -37,19 +37,15 @@ static int write_metadata(const mdm_config *cfg, const dataset_info *d, const ch
         json_object_set_new(doc, "dataset_name", json_string(d->name));
         json_object_set_new(doc, "export_timestamp", json_string(when));
         json_object_set_new(doc, "dataset_info", record);
-        char *dir = NULL;
-        if (catalog_dataset_dir(&dir, cfg, d->name) == 0) {
-            strbuf sb = STRBUF_INIT;
-            strbuf_appendf(&sb, "%s/metadata/statistics.json", dir);
-            json_error_t err;
-            json_t *stats = strbuf_cstr(&sb) ? json_load_file(sb.data, 0, &err) : NULL;
-            if (stats)
-                json_object_set_new(doc, "statistics", stats);
-            strbuf_free(&sb);
-        }
-        free(dir);
+        strbuf sb = STRBUF_INIT;
+        strbuf_appendf(&sb, "%s/metadata/statistics.json", dataset_dir);
+        json_error_t err;
+        json_t *stats = strbuf_cstr(&sb) ? json_load_file(sb.data, 0, &err) : NULL;
+        if (stats)
+            json_object_set_new(doc, "statistics", stats);
+        strbuf_free(&sb);
         char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        rc = text ? catalog_write_atomic(path, text, strlen(text))
+        rc = text ? mdm_fs_write_atomic(path, text, strlen(text))
                   : mdm_error_set(MDM_ENOMEM, "out of memory");
         free(text);
     }
@@ -63,13 +59,25 @@ static int has_a_row(const mdm_batch *b, void *ctx)
     return 1; /* one batch is enough */
 }
 
-int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const char *name,
-                   const export_options *opt)
+/* The writer's sink, stopping at a cancellation. */
+typedef struct write_ctx {
+    io_writer *w;
+    mdm_cancel *cancel;
+} write_ctx;
+
+static int write_batch(const mdm_batch *b, void *ctx)
+{
+    write_ctx *wc = ctx;
+    if (mdm_cancel_requested(wc->cancel))
+        return mdm_error_set(MDM_ECANCELED, "export cancelled");
+    return io_writer_sink(b, wc->w);
+}
+
+int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const dataset_info *d,
+                   mdm_store *store, const char *dataset_dir, const export_options *opt)
 {
     *paths = NULL;
     *npaths = 0;
-    dataset_info *d = NULL;
-    mdm_store *store = NULL;
     mdm_conn *conn = NULL;
     strbuf path = STRBUF_INIT;
     const char *out = opt->output_dir ? opt->output_dir : ".";
@@ -88,8 +96,6 @@ int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const c
         requested = IO_COMPRESSION_SNAPPY;
     if (!rc)
         rc = io_export_resolve_compression(&wo.compression, wo.format, requested);
-    if (!rc)
-        rc = catalog_load(&d, cfg, name);
     /* The table asked for: by kind ("train") or by table name. */
     long only = -1;
     for (size_t t = 0; !rc && opt->table && t < d->tables.count; t++)
@@ -105,16 +111,14 @@ int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const c
 
     if (opt->metadata_only || mdm_config_bool(cfg, "export.include_metadata")) {
         strbuf_appendf(&path, "%s/%s_metadata.json", out, d->name);
-        if (!strbuf_cstr(&path) || (rc = write_metadata(cfg, d, path.data)) ||
+        if (!strbuf_cstr(&path) || (rc = write_metadata(d, dataset_dir, path.data)) ||
             (rc = add_path(paths, npaths, path.data)))
             goto cleanup;
     }
     if (opt->metadata_only)
         goto cleanup;
 
-    if ((rc = mdm_store_open_dataset(&store, dataset_backend_registry_name(d->database.backend),
-                                     d->name, cfg)) ||
-        (rc = mdm_store_checkout(store, &conn)))
+    if ((rc = mdm_store_checkout(store, &conn)))
         goto cleanup;
     for (size_t t = 0; t < d->tables.count; t++) {
         if (only >= 0 && (long)t != only)
@@ -144,7 +148,8 @@ int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const c
         if (rc)
             goto cleanup;
         mdm_read_request req = {.table = table, .limit = -1};
-        rc = mdm_conn_read(conn, &req, io_writer_sink, w);
+        write_ctx wc = {.w = w, .cancel = opt->cancel};
+        rc = mdm_conn_read(conn, &req, write_batch, &wc);
         if (rc) {
             io_writer_abort(w);
             goto cleanup;
@@ -153,9 +158,8 @@ int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const c
             goto cleanup;
     }
 cleanup:
-    mdm_store_checkin(store, conn);
-    mdm_store_free(store);
+    if (conn)
+        mdm_store_checkin(store, conn);
     strbuf_free(&path);
-    dataset_info_free(d);
     return rc;
 }

@@ -6,19 +6,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mdm/mdm.h"
+#include "dataset/dataset_info.h"
+#include "mdm/dataset.h"
 
-typedef struct export_options {
-    const char *output_dir;  /* NULL: the current directory */
-    const char *table;       /* a table kind or name; NULL: all */
-    const char *format;      /* csv, json, parquet; NULL: export.default_format */
-    const char *compression; /* NULL: export.compression */
-    bool metadata_only;
-    bool no_header;
-} export_options;
+typedef mdm_export_options export_options;
 
 /* Writes the files; *paths (caller frees each and the array) lists them in order. */
-int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const char *name,
-                   const export_options *opt);
+/* `d` is the record, `store` the dataset's store, `dataset_dir` its directory (for the
+ * cached statistics that go into the metadata file). */
+int dataset_export(char ***paths, size_t *npaths, const mdm_config *cfg, const dataset_info *d,
+                   mdm_store *store, const char *dataset_dir, const export_options *opt);
 
 #endif

@@ -22,12 +22,16 @@
 #include "dataset/detect.h"
 #include "dataset/discover.h"
 #include "dataset/name_lock.h"
+#include "dataset/replace.h"
 #include "dataset/staging.h"
 #include "dataset/stats.h"
 #include "dataset/stats_export.h"
 #include "io/csv_source.h"
 #include "io/reader.h"
 #include "mdm/sys/backend.h"
+
+/* How often a table's load reports its progress. */
+#define PROGRESS_INTERVAL_NS 100000000ull
 
 typedef struct loaded_table {
     char *kind;              /* train, test, data, ... (also the table's name) */
@@ -40,12 +44,14 @@ typedef struct loaded_table {
 typedef struct reg {
     const mdm_config *cfg;
     const register_options *opt;
-    register_notes *notes;
+    mdm_strlist *notes;
     char name[512];
     const char *backend;     /* the registry's name: sqlite, duckdb, postgres */
     discovery found;
     name_lock *lock;
     staging *stage;
+    char old_backend[16];    /* --force over a committed dataset: its backend, else "" */
+    replace *replacing;      /* the old dataset, aside while the new one is promoted */
     loaded_table *tables;
     size_t ntables;
     dataset_info *info;
@@ -64,17 +70,6 @@ static const char *backend_yaml_name(const char *backend)
     return strcmp(backend, "postgres") == 0 ? "postgresql" : backend;
 }
 
-void register_notes_free(register_notes *notes)
-{
-    if (!notes)
-        return;
-    for (size_t i = 0; i < notes->count; i++)
-        free(notes->lines[i]);
-    free(notes->lines);
-    notes->lines = NULL;
-    notes->count = 0;
-}
-
 static void note(reg *r, const char *fmt, ...) MDM_PRINTF(2, 3);
 static void note(reg *r, const char *fmt, ...)
 {
@@ -85,12 +80,16 @@ static void note(reg *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    char **lines = realloc(r->notes->lines, (r->notes->count + 1) * sizeof *lines);
-    if (!lines)
-        return;
-    r->notes->lines = lines;
-    if ((lines[r->notes->count] = strdup(buf)))
-        r->notes->count++;
+    dataset_strlist_add(r->notes, buf);
+}
+
+/* MDM_ECANCELED once the caller's token was tripped: checked between batches and
+ * between steps; the failure path then removes everything of the new dataset. */
+static int cancelled(const reg *r)
+{
+    if (!mdm_cancel_requested(r->opt->cancel))
+        return 0;
+    return mdm_error_set(MDM_ECANCELED, "Registration of '%s' cancelled", r->name);
 }
 
 /* ------------------------------------------------------------------ loading */
@@ -253,7 +252,10 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
             goto cleanup;
     }
     const mdm_batch *batch;
+    bool first = true;
     while ((rc = io_reader_next(reader, &batch)) == 1) {
+        if ((rc = cancelled(r)))
+            goto cleanup;
         if (projected) {
             if ((rc = project(projected, batch, keep, nkeep)))
                 goto cleanup;
@@ -262,10 +264,12 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
         if (write && (rc = mdm_conn_load(conn, batch)))
             goto cleanup;
         t->rows += mdm_batch_nrows(batch);
+        /* After the first batch, then at most every PROGRESS_INTERVAL_NS. */
         uint64_t now = mdm_now_ns();
-        if (now - last_report > 100000000ull) {
+        if (first || now - last_report > PROGRESS_INTERVAL_NS) {
             report(r, t->kind, index, t->rows, reader, csv, start, false);
             last_report = now;
+            first = false;
         }
     }
     if (rc != 0)
@@ -762,37 +766,48 @@ static int fill_info(reg *r, int64_t now, const char *computed_at)
 
 /* ------------------------------------------------------------------ the steps */
 
-/* Removes what an interrupted registration of this name left, and the dataset itself
- * when replacing it. Runs under the name's lock. */
+static bool is_server(const char *backend)
+{
+    const mdm_backend *b = mdm_backend_find(backend);
+    return b && !b->file_extension;
+}
+
+/* Removes what interrupted registrations of this name left, and refuses an existing
+ * dataset unless replacing it: then it stays in place, readable, until the new one
+ * commits (replace.h). Runs under the name's lock. */
 static int clear_the_way(reg *r)
 {
     bool committed = false;
-    int rc = catalog_exists(&committed, r->cfg, r->name);
+    int rc = replace_recover(r->cfg, r->name);
+    if (!rc)
+        rc = catalog_exists(&committed, r->cfg, r->name);
     if (rc)
         return rc;
     if (committed && !r->opt->force)
         return mdm_error_set(MDM_EEXISTS, "Dataset '%s' already exists", r->name);
-    const char *old_backend = r->backend;
-    dataset_info *old = NULL;
-    if (committed && catalog_load(&old, r->cfg, r->name) == 0 && old->database.backend)
-        old_backend = dataset_backend_registry_name(old->database.backend);
-    if (committed && (rc = catalog_remove(r->cfg, r->name)) && rc != MDM_ENOTFOUND) {
-        dataset_info_free(old);
-        return rc;
-    }
-    rc = 0;
-    /* Storage without a registry record is a leftover: a crash after the promotion. */
     bool exists = false;
-    if (mdm_backend_find(old_backend) &&
-        dataset_storage_exists(r->cfg, old_backend, r->name, &exists) == 0 && exists) {
-        if (!committed)
-            note(r, "removed what an interrupted registration of '%s' left", r->name);
-        rc = dataset_storage_remove(r->cfg, old_backend, r->name);
-    }
-    if (!rc && strcmp(old_backend, r->backend) != 0 &&
-        dataset_storage_exists(r->cfg, r->backend, r->name, &exists) == 0 && exists)
+    if (committed) {
+        dataset_info *old = NULL;
+        const char *old_backend = r->backend;
+        if (catalog_load(&old, r->cfg, r->name) == 0 && old->database.backend)
+            old_backend = dataset_backend_registry_name(old->database.backend);
+        snprintf(r->old_backend, sizeof r->old_backend, "%s", old_backend);
+        dataset_info_free(old);
+        mdm_error_clear();
+        if (!mdm_backend_find(r->old_backend))
+            return mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': unknown backend '%s'", r->name,
+                                 r->old_backend);
+        /* A schema of the new backend that no record owns (an old crash), when the old
+         * dataset lives elsewhere: the promotion needs its place. */
+        if (strcmp(r->old_backend, r->backend) != 0 && is_server(r->backend) &&
+            (rc = dataset_storage_exists(r->cfg, r->backend, r->name, &exists)) == 0 && exists)
+            rc = dataset_storage_remove(r->cfg, r->backend, r->name);
+    } else if ((rc = dataset_storage_exists(r->cfg, r->backend, r->name, &exists)) == 0 &&
+               exists) {
+        /* Storage without a registry record is a leftover: a crash after the promotion. */
+        note(r, "removed what an interrupted registration of '%s' left", r->name);
         rc = dataset_storage_remove(r->cfg, r->backend, r->name);
-    dataset_info_free(old);
+    }
     if (!rc)
         rc = staging_cleanup(r->cfg, r->backend, r->name);
     return rc;
@@ -809,12 +824,14 @@ static void reg_free(reg *r)
     dataset_strlist_clear(&r->ignore);
     free(r->ignore_seen);
     staging_discard(r->stage);
+    /* A replacement that did not commit puts the old dataset back. */
+    replace_undo(r->replacing, r->backend);
     name_lock_release(r->lock);
     discovery_free(&r->found);
     dataset_info_free(r->info);
 }
 
-int dataset_register(dataset_info **out, register_notes *notes, const mdm_config *cfg,
+int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *cfg,
                      const register_options *opt)
 {
     *out = NULL;
@@ -861,6 +878,8 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
         }
     /* A registration of the same name under way elsewhere: wait for it (up to
      * database.connection_timeout), then this one sees its result ("already exists"). */
+    if ((rc = cancelled(&r)))
+        goto cleanup;
     if (!opt->dry_run) {
         if ((rc = name_lock_acquire(&r.lock, cfg, r.name, "registered",
                                     (uint64_t)mdm_config_int(cfg, "database.connection_timeout") *
@@ -887,7 +906,7 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
         goto cleanup;
     }
     for (size_t i = 0; i < r.found.nfiles; i++)
-        if ((rc = load_table(&r, i)))
+        if ((rc = cancelled(&r)) || (rc = load_table(&r, i)))
             goto cleanup;
     for (size_t i = 0; i < r.ignore.count; i++)
         if (!r.ignore_seen[i]) {
@@ -895,7 +914,7 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
                                r.ignore.items[i]);
             goto cleanup;
         }
-    if ((rc = check_overrides(&r)) || (rc = detect(&r)))
+    if ((rc = cancelled(&r)) || (rc = check_overrides(&r)) || (rc = detect(&r)))
         goto cleanup;
     int64_t now = dataset_time_now();
     char computed_at[64];
@@ -912,7 +931,11 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
         r.info = NULL;
         goto cleanup;
     }
-    if ((rc = write_metadata_tables(&r, now)))
+    if ((rc = write_metadata_tables(&r, now)) || (rc = cancelled(&r)))
+        goto cleanup;
+    /* From here on the new dataset is complete: the old one (--force) goes aside only
+     * now, and comes back if anything below fails before the commit. */
+    if (r.old_backend[0] && (rc = replace_begin(&r.replacing, cfg, r.name, r.old_backend)))
         goto cleanup;
     if ((rc = staging_promote(r.stage)))
         goto cleanup;
@@ -921,9 +944,12 @@ int dataset_register(dataset_info **out, register_notes *notes, const mdm_config
      * promotion the storage is a leftover that the next registration removes. */
     if ((!opt->skip_analysis && (rc = write_statistics_file(&r, computed_at))) ||
         (rc = catalog_commit(r.info, cfg))) {
-        dataset_storage_remove(cfg, r.backend, r.name);
+        if (!r.replacing)
+            dataset_storage_remove(cfg, r.backend, r.name);
         goto cleanup;
     }
+    replace_finish(r.replacing);
+    r.replacing = NULL;
     *out = r.info;
     r.info = NULL;
 cleanup:

@@ -4,10 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +30,6 @@ struct staging {
 
 static bool is_server(const mdm_backend *b) { return b->file_extension == NULL; }
 
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static int remove_tree(const char *path)
-{
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return mdm_error_set(MDM_EIO, "cannot remove %s: %s", path, strerror(errno));
-    return 0;
-}
 
 static char *schema_of(const mdm_config *cfg, const char *dataset)
 {
@@ -127,7 +111,7 @@ int staging_open(staging **out, const mdm_config *cfg, const char *backend, cons
         if (!s->dir)
             return mdm_error_set(MDM_ENOMEM, "out of memory");
         /* A staging directory of ours from an earlier attempt in this process: start over. */
-        if (!(rc = remove_tree(s->dir)) && !(rc = mdm_mkdirs(s->dir))) {
+        if (!(rc = mdm_fs_remove_tree(s->dir)) && !(rc = mdm_mkdirs(s->dir))) {
             strbuf_appendf(&sb, "%s/%s%s", s->dir, name, b->file_extension);
             char *file = strbuf_detach(&sb);
             mdm_target t = {.dataset = name, .path = file};
@@ -163,35 +147,6 @@ static void staging_free(staging *s)
     free(s);
 }
 
-/* fsync every file in `dir` and the directory itself. */
-static int sync_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return mdm_error_set(MDM_EIO, "cannot read %s: %s", dir, strerror(errno));
-    int rc = 0;
-    struct dirent *e;
-    while (!rc && (e = readdir(d))) {
-        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) != 0)
-            rc = mdm_error_set(MDM_EIO, "cannot sync %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
-    closedir(d);
-    int fd = rc ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (fsync(fd) != 0)
-            rc = mdm_error_set(MDM_EIO, "cannot sync %s: %s", dir, strerror(errno));
-        close(fd);
-    }
-    return rc;
-}
-
 int staging_promote(staging *s)
 {
     int rc = 0;
@@ -216,16 +171,15 @@ int staging_promote(staging *s)
      * make the files durable: the registry YAML written after this is the commit. */
     mdm_store_free(s->store);
     s->store = NULL;
-    if ((rc = sync_tree(s->dir)))
+    if ((rc = mdm_fs_sync_files(s->dir)))
         return rc;
     strbuf sb = STRBUF_INIT;
     strbuf_appendf(&sb, "%s/%s", mdm_config_path(s->cfg, "datasets_path"), s->name);
     const char *final = strbuf_cstr(&sb);
     if (!final)
         rc = MDM_ENOMEM;
-    else if (rename(s->dir, final) != 0)
-        rc = mdm_error_set(errno == EEXIST || errno == ENOTEMPTY ? MDM_EEXISTS : MDM_EIO,
-                           "cannot move %s to %s: %s", s->dir, final, strerror(errno));
+    else
+        rc = mdm_fs_rename(s->dir, final);
     strbuf_free(&sb);
     if (rc)
         return rc;
@@ -248,7 +202,7 @@ void staging_discard(staging *s)
         mdm_store_free(s->store);
         s->store = NULL;
     }
-    if (s->dir && remove_tree(s->dir) != 0)
+    if (s->dir && mdm_fs_remove_tree(s->dir) != 0)
         MDM_WARN("%s", mdm_error_last()->message);
     staging_free(s);
 }
@@ -261,11 +215,12 @@ int dataset_storage_exists(const mdm_config *cfg, const char *backend, const cha
     if (!b)
         return MDM_ENOTFOUND;
     if (!is_server(b)) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", mdm_config_path(cfg, "datasets_path"), name);
-        struct stat st;
-        *exists = lstat(path, &st) == 0;
-        return 0;
+        char *dir = NULL;
+        int rc = mdm_fs_dataset_dir(&dir, cfg, name);
+        if (!rc)
+            *exists = mdm_fs_exists(dir);
+        free(dir);
+        return rc;
     }
     mdm_store *store = NULL;
     mdm_conn *c = NULL;
@@ -299,7 +254,7 @@ int dataset_storage_remove(const mdm_config *cfg, const char *backend, const cha
         mdm_store_free(store);
     }
     /* The directory holds metadata files for server datasets too. */
-    int rc2 = remove_tree(path);
+    int rc2 = mdm_fs_remove_tree(path);
     return rc ? rc : rc2;
 }
 
@@ -320,11 +275,6 @@ static int collect_schemas(const mdm_batch *batch, void *ctx)
     return 0;
 }
 
-static bool process_gone(long pid)
-{
-    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
 int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name)
 {
     const mdm_backend *b = mdm_backend_find(backend);
@@ -341,12 +291,12 @@ int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name
             continue;
         char *end = NULL;
         long pid = strtol(e->d_name + strlen(prefix), &end, 10);
-        if (*end || !(process_gone(pid) || pid == (long)getpid()))
+        if (*end || !(mdm_fs_process_gone(pid) || pid == (long)getpid()))
             continue;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", root, e->d_name);
         MDM_INFO("removing %s, left by an interrupted registration", path);
-        if (remove_tree(path) != 0 && !rc)
+        if (mdm_fs_remove_tree(path) != 0 && !rc)
             rc = MDM_EIO;
     }
     if (d)
@@ -373,7 +323,7 @@ int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name
     for (size_t i = 0; !rc && i < f.n; i++) {
         char *end = NULL;
         long pid = strtol(f.names[i] + like.len, &end, 10);
-        if (*end || !(process_gone(pid) || pid == (long)getpid()))
+        if (*end || !(mdm_fs_process_gone(pid) || pid == (long)getpid()))
             continue;
         strbuf sql = STRBUF_INIT;
         strbuf_append(&sql, "DROP SCHEMA IF EXISTS ");
@@ -388,5 +338,43 @@ int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name
     mdm_store_free(store);
     strbuf_free(&like);
     free(final);
+    return rc;
+}
+
+int dataset_schema_rename(bool *moved, const mdm_config *cfg, const char *backend,
+                          const char *from, const char *to)
+{
+    *moved = false;
+    const mdm_backend *b = mdm_backend_find(backend);
+    if (!b)
+        return MDM_ENOTFOUND;
+    if (!is_server(b))
+        return 0;
+    char *from_schema = schema_of(cfg, from), *to_schema = schema_of(cfg, to);
+    mdm_store *store = NULL;
+    mdm_conn *c = NULL;
+    bool exists = false;
+    strbuf sql = STRBUF_INIT;
+    int rc = from_schema && to_schema ? check_schema_length(to_schema, from) : MDM_ENOMEM;
+    if (!rc)
+        rc = server_store(&store, cfg, b, from);
+    if (!rc)
+        rc = mdm_store_checkout(store, &c);
+    if (!rc)
+        rc = mdm_conn_dataset_exists(c, &exists);
+    if (!rc && exists) {
+        strbuf_append(&sql, "ALTER SCHEMA ");
+        strbuf_append_ident(&sql, from_schema);
+        strbuf_append(&sql, " RENAME TO ");
+        strbuf_append_ident(&sql, to_schema);
+        rc = strbuf_cstr(&sql) ? mdm_conn_execute(c, sql.data, NULL, 0, NULL, NULL, NULL)
+                               : MDM_ENOMEM;
+        *moved = rc == 0;
+    }
+    mdm_store_checkin(store, c);
+    mdm_store_free(store);
+    strbuf_free(&sql);
+    free(from_schema);
+    free(to_schema);
     return rc;
 }

@@ -36,6 +36,12 @@ int dataset_storage_exists(const mdm_config *cfg, const char *backend, const cha
                            bool *exists);
 int dataset_storage_remove(const mdm_config *cfg, const char *backend, const char *name);
 
+/* Server backends: renames the schema of dataset `from` to the schema of dataset `to`
+ * ("titanic" to "titanic.t123": '.' never occurs in dataset names). *moved says
+ * whether there was one to move. File backends: nothing to do. */
+int dataset_schema_rename(bool *moved, const mdm_config *cfg, const char *backend,
+                          const char *from, const char *to);
+
 /* Removes staging places of `name` left by processes that are gone (a crash or kill
  * during registration). The caller holds the name's registration lock. */
 int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name);
