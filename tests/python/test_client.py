@@ -86,9 +86,10 @@ def test_errors_carry_the_message(client, tmp_path):
                                 show_progress=False)
     with pytest.raises(mdm.ValidationError, match="No updates"):
         client.update_dataset("one")
-    with pytest.raises(ImportError, match="framework"):
-        client.prepare_for_ml("one", framework="tensorflow") if not _has("tensorflow") \
-            else (_ for _ in ()).throw(ImportError("framework present"))
+    for framework, module in (("tensorflow", "tensorflow"), ("pytorch", "torch")):
+        if not _has(module):
+            with pytest.raises(ImportError, match=f"install {module}"):
+                client.prepare_for_ml("one", framework=framework)
     with pytest.raises(mdm.ValidationError, match="Unknown framework"):
         client.get_framework_adapter("caffe")
     # Nothing of the failed registrations is left behind.
@@ -160,3 +161,33 @@ def test_config(client, home, backend):
         mdm.MDMClient({"no.such.key": 1})
     with pytest.raises(mdm.ConfigError):
         mdm.MDMClient({"performance.batch_size": "many"})
+
+
+def test_exception_in_progress_cancels_registration(client, tmp_path):
+    rows = ["id,v"] + [f"{i},{i}" for i in range(50_000)]
+    path = write(tmp_path / "big.csv", "\n".join(rows) + "\n")
+
+    class Stop(Exception):
+        pass
+
+    def progress(*args):
+        raise Stop("user stopped")
+
+    with pytest.raises(Stop, match="user stopped"):
+        client.register_dataset("stopped", path, progress=progress)
+    assert not client.dataset_exists("stopped")
+    # The name is free again: nothing was left behind.
+    client.register_dataset("stopped", path, show_progress=False, no_features=True)
+    assert len(client.load_table("stopped", "data", columns=["id"])) == 50_000
+
+
+def test_time_series_splits(client, tmp_path):
+    rows = ["day,value"] + [f"2024-01-{d:02d},{d}" for d in range(1, 31)]
+    client.register_dataset("ts", write(tmp_path / "ts.csv", "\n".join(rows) + "\n"),
+                            time_column="day", target_column="value", show_progress=False)
+    splits = client.split_time_series("ts", n_splits=3, test_size=0.3)
+    assert len(splits) == 3
+    for train, test in splits:
+        assert train["day"].max() < test["day"].min()
+        assert len(test) == 3
+    assert len(splits[0][0]) < len(splits[2][0])           # expanding

@@ -98,6 +98,11 @@ def test_fork_child_uses_the_client(loaded):
     assert results == [(int(parent["id"].sum()), int(parent["s"].isna().sum()))] * 4
 
 
+# Under AddressSanitizer freed memory waits in quarantine: RSS says nothing about leaks
+# there (the reference counts still do).
+SANITIZED = os.environ.get("MDM_TEST_SANITIZER") == "1"
+
+
 def _rss_kb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
@@ -120,7 +125,7 @@ def test_no_leak_over_1000_loads(client, tmp_path):
     # Our code increfs None (NULL text) and True/False (bool with NULLs) per value.
     assert abs(sys.getrefcount(None) - none_refs) < 50
     assert abs(sys.getrefcount(True) - true_refs) < 50
-    assert _rss_kb() - rss < 20_000
+    assert SANITIZED or _rss_kb() - rss < 20_000
     df = client.load_table("leak", "data")
     word = df["word"].iloc[0]
     del df
@@ -141,6 +146,6 @@ def test_categorical_and_iterators_do_not_leak(loaded):
         next(it)
         del it
     gc.collect()
-    assert _rss_kb() - rss < 30_000
+    assert SANITIZED or _rss_kb() - rss < 30_000
     arr = loaded.load_table("shared", "data")["v"].to_numpy()
     assert isinstance(arr, np.ndarray) and arr.dtype == np.float64

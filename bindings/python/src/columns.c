@@ -458,6 +458,8 @@ int mdm_py_columns_append(mdm_py_columns *cols, const mdm_batch *batch)
         return -1;
     }
     size_t n = mdm_batch_nrows(batch);
+    if (n == 0)
+        return 0; /* the columns are known now; nothing else to do */
     if (grow(cols, cols->nrows + n) < 0)
         goto nomem_nogil;
     bool has_text = false;
@@ -645,7 +647,7 @@ static PyObject *finish_column(mdm_py_columns *cols, column *c)
             free(objs);
         } else {
             values = object_array(c->values, n);
-            if (values) /* the array holds the references now */
+            if (values && n) /* the array holds the references now */
                 memset(c->values, 0, n * sizeof(PyObject *));
             else
                 for (size_t r = 0; r < n; r++)

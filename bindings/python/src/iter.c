@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct batch_iter {
     PyObject_HEAD
@@ -27,6 +28,7 @@ typedef struct batch_iter {
     pthread_cond_t cv;
     pthread_t thread;
     bool started, joined;
+    pid_t pid;                /* the producer lives in this process only */
     mdm_py_columns *filling;  /* the producer's chunk */
     mdm_py_columns *ready;    /* a chunk for the consumer */
     bool delivered;           /* a chunk (even empty) went out: the schema is known */
@@ -111,6 +113,11 @@ static void stop_producer(batch_iter *it)
 {
     if (!it->started || it->joined)
         return;
+    if (it->pid != getpid()) {
+        /* A fork child: the producer thread stayed in the parent. */
+        it->joined = true;
+        return;
+    }
     pthread_mutex_lock(&it->mu);
     it->stop = true;
     pthread_cond_broadcast(&it->cv);
@@ -125,6 +132,10 @@ static PyObject *iter_next(batch_iter *it)
 {
     if (!it->started)
         return NULL;
+    if (it->pid != getpid()) {
+        PyErr_SetString(mdm_py_MDMError, "this iterator belongs to the parent process");
+        return NULL;
+    }
     mdm_py_columns *chunk = NULL;
     bool done = false;
     for (;;) {
@@ -269,6 +280,7 @@ PyObject *mdm_py_catalog_iter(mdm_py_catalog *self, PyObject *args, PyObject *kw
         mdm_py_raise(rc);
         goto fail;
     }
+    it->pid = getpid();
     if (pthread_create(&it->thread, NULL, produce, it) != 0) {
         PyErr_SetString(mdm_py_MDMError, "could not start the reading thread");
         goto fail;
