@@ -425,6 +425,33 @@ const char *mdm_backend_library_version(const char *backend);
 /* Names of registered backends, NULL-terminated, borrowed. */
 const char *const *mdm_backend_names(void);
 
+/* ------------------------------------------------------------------ read-only queries */
+
+/* One read-only SQL statement, for people exploring a dataset (the `query` of the
+ * dataset API, the HTTP server). */
+typedef struct mdm_query_request {
+    const char *sql;        /* one statement; trailing semicolons and comments are fine */
+    int64_t limit;          /* <= 0: all rows; else at most this many, applied by the engine */
+    uint64_t timeout_ms;    /* 0: none; else MDM_ETIMEOUT "query exceeded its time limit of
+                               N ms", the engine's work interrupted */
+    /* Optional: polled while the engine works (from the calling thread or another);
+     * true interrupts the query, which returns MDM_ECANCELED. */
+    bool (*canceled)(void *ctx);
+    void *cancel_ctx;
+} mdm_query_request;
+
+/* Runs a read-only statement with the dataset's tables in scope (PostgreSQL: the
+ * dataset's schema is on the search_path). A statement that would write (INSERT,
+ * UPDATE, DELETE, CREATE, DROP, ATTACH, COPY, PRAGMA, SET, ...) or more than one
+ * statement is refused with MDM_EINVALID saying why, before anything changes; a
+ * syntax error is the engine's message on one line. The sink is called at least once:
+ * the first batch may have zero rows and carries the result's column names and types.
+ * PostgreSQL's hidden row ordinal (_mdm_row, which SELECT * would show) is left out, so
+ * results look alike on every backend. Not inside an open transaction. Needs the
+ * backend's `query` slot (MDM_ENOTSUP). */
+int mdm_conn_query(mdm_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
+                   void *ctx);
+
 /* ------------------------------------------------------------------ identifiers */
 
 /* Validates a table or column name: 1 to 63 bytes (PostgreSQL's limit) of valid UTF-8

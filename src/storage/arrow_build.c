@@ -1,14 +1,13 @@
 /* mdm batches as Arrow record batches (arrow_build.h). */
 #include "storage/arrow_build.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ARROW_FLAG_NULLABLE 2
-
 /* ------------------------------------------------------------------ schema */
 
-static const char *arrow_format(mdm_type type)
+static const char *arrow_format(mdm_type type, bool utf8)
 {
     switch (type) {
     case MDM_TYPE_INT64: return "l";
@@ -16,7 +15,7 @@ static const char *arrow_format(mdm_type type)
     case MDM_TYPE_BOOL: return "b";
     case MDM_TYPE_DATE: return "tdD";
     case MDM_TYPE_TIMESTAMP: return "tsu:";
-    case MDM_TYPE_TEXT: return "U"; /* 64-bit offsets: no limit on an array's text */
+    case MDM_TYPE_TEXT: return utf8 ? "u" : "U"; /* "U": no limit on an array's text */
     }
     return "n";
 }
@@ -43,8 +42,34 @@ int arrow_schema_of(struct ArrowSchema *out, const mdm_field *fields, size_t nfi
             release_schema(out);
             return MDM_ENOMEM;
         }
-        *child = (struct ArrowSchema){.format = arrow_format(fields[c].type),
+        *child = (struct ArrowSchema){.format = arrow_format(fields[c].type, false),
                                       .name = fields[c].name, .flags = ARROW_FLAG_NULLABLE,
+                                      .release = release_child_schema};
+        out->children[c] = child;
+        out->n_children = (int64_t)c + 1;
+    }
+    return 0;
+}
+
+/* Each child is one block, its name after the struct: release_schema frees both. */
+int arrow_schema_new(struct ArrowSchema *out, const mdm_field *fields, size_t nfields,
+                     bool utf8)
+{
+    *out = (struct ArrowSchema){.format = "+s", .name = "", .release = release_schema};
+    out->children = calloc(nfields ? nfields : 1, sizeof *out->children);
+    if (!out->children)
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    for (size_t c = 0; c < nfields; c++) {
+        size_t len = strlen(fields[c].name);
+        struct ArrowSchema *child = malloc(sizeof *child + len + 1);
+        if (!child) {
+            release_schema(out);
+            return mdm_error_set(MDM_ENOMEM, "out of memory");
+        }
+        char *name = (char *)(child + 1);
+        memcpy(name, fields[c].name, len + 1);
+        *child = (struct ArrowSchema){.format = arrow_format(fields[c].type, utf8), .name = name,
+                                      .flags = ARROW_FLAG_NULLABLE,
                                       .release = release_child_schema};
         out->children[c] = child;
         out->n_children = (int64_t)c + 1;
@@ -105,18 +130,20 @@ typedef struct column_build {
 
 struct arrow_builder {
     size_t ncols;
+    bool utf8;  /* text offsets are int32 */
     size_t max_rows, max_bytes;
     size_t cap;  /* rows of the array under way: set at its first append */
     size_t rows;
     column_build *cols;
 };
 
-static size_t value_width(mdm_type type)
+static size_t value_width(mdm_type type, bool utf8)
 {
     switch (type) {
     case MDM_TYPE_DATE: return 4;
     case MDM_TYPE_BOOL: return 0; /* bits */
-    default: return 8;            /* int64, float64, timestamp, text offsets */
+    case MDM_TYPE_TEXT: return utf8 ? 4 : 8; /* offsets */
+    default: return 8;            /* int64, float64, timestamp */
     }
 }
 
@@ -159,6 +186,8 @@ void arrow_builder_free(arrow_builder *b)
     free(b);
 }
 
+void arrow_builder_use_utf8(arrow_builder *b) { b->utf8 = true; }
+
 size_t arrow_builder_rows(const arrow_builder *b) { return b->rows; }
 bool arrow_builder_full(const arrow_builder *b) { return b->cap && b->rows == b->cap; }
 
@@ -167,7 +196,7 @@ static int start_array(arrow_builder *b, const mdm_batch *batch)
 {
     size_t n = mdm_batch_nrows(batch), row_bytes = 1;
     for (size_t c = 0; c < b->ncols; c++) {
-        row_bytes += value_width(b->cols[c].type) + 1;
+        row_bytes += value_width(b->cols[c].type, b->utf8) + 1;
         if (b->cols[c].type == MDM_TYPE_TEXT && n) {
             size_t len, sum = 0;
             for (size_t r = 0; r < n; r++)
@@ -182,7 +211,7 @@ static int start_array(arrow_builder *b, const mdm_batch *batch)
     b->cap = cap < 1 ? 1 : cap > b->max_rows ? b->max_rows : cap;
     for (size_t c = 0; c < b->ncols; c++) {
         column_build *col = &b->cols[c];
-        size_t width = value_width(col->type);
+        size_t width = value_width(col->type, b->utf8);
         size_t bytes = col->type == MDM_TYPE_BOOL ? (b->cap + 7) / 8
                        : col->type == MDM_TYPE_TEXT ? (b->cap + 1) * width
                                                     : b->cap * width;
@@ -208,7 +237,7 @@ static int grow_chars(column_build *col, size_t need)
 }
 
 static int append_column(column_build *col, size_t at, const mdm_batch *batch, size_t c,
-                         size_t from, size_t n, size_t cap)
+                         size_t from, size_t n, size_t cap, bool utf8)
 {
     const uint8_t *nulls = mdm_batch_nulls(batch, c) + from;
     if (!col->validity && memchr(nulls, 1, n)) {
@@ -240,9 +269,11 @@ static int append_column(column_build *col, size_t at, const mdm_batch *batch, s
         break;
     }
     case MDM_TYPE_TEXT: {
-        int64_t *offsets = col->values;
         for (size_t i = 0; i < n; i++) {
-            offsets[at + i] = (int64_t)col->chars_len;
+            if (utf8)
+                ((int32_t *)col->values)[at + i] = (int32_t)col->chars_len;
+            else
+                ((int64_t *)col->values)[at + i] = (int64_t)col->chars_len;
             if (nulls[i])
                 continue;
             size_t len;
@@ -259,6 +290,36 @@ static int append_column(column_build *col, size_t at, const mdm_batch *batch, s
     return 0;
 }
 
+/* With 32-bit offsets, an array's text stays under 2 GiB: fewer rows are taken (and the
+ * array counts as full) when the next ones would pass it. */
+static int fit_utf8(arrow_builder *b, const mdm_batch *batch, size_t from, size_t *n)
+{
+    size_t fit = *n;
+    for (size_t c = 0; fit > 0 && c < b->ncols; c++) {
+        if (b->cols[c].type != MDM_TYPE_TEXT)
+            continue;
+        size_t total = b->cols[c].chars_len, len;
+        for (size_t i = 0; i < fit; i++) {
+            if (mdm_batch_is_null(batch, c, from + i))
+                continue;
+            mdm_batch_text(batch, c, from + i, &len);
+            if ((total += len) > INT32_MAX) {
+                fit = i;
+                break;
+            }
+        }
+        if (fit == 0 && b->rows == 0)
+            return mdm_error_set(MDM_ECONSTRAINT, "column '%s': a text value of 2 GiB or more "
+                                                  "cannot be an Arrow utf8 value",
+                                 mdm_batch_field(batch, c)->name);
+    }
+    if (fit < *n) {
+        b->cap = b->rows + fit;
+        *n = fit;
+    }
+    return 0;
+}
+
 int arrow_builder_append(arrow_builder *b, const mdm_batch *batch, size_t from, size_t count,
                          size_t *taken)
 {
@@ -267,8 +328,10 @@ int arrow_builder_append(arrow_builder *b, const mdm_batch *batch, size_t from, 
     if (!b->cap && count && (rc = start_array(b, batch)))
         return rc;
     size_t n = b->cap - b->rows < count ? b->cap - b->rows : count;
+    if (b->utf8 && (rc = fit_utf8(b, batch, from, &n)))
+        return rc;
     for (size_t c = 0; !rc && c < b->ncols; c++)
-        rc = append_column(&b->cols[c], b->rows, batch, c, from, n, b->cap);
+        rc = append_column(&b->cols[c], b->rows, batch, c, from, n, b->cap, b->utf8);
     if (rc)
         return rc;
     b->rows += n;
@@ -299,7 +362,9 @@ int arrow_builder_finish(arrow_builder *b, struct ArrowArray *out)
             release_batch(out);
             return mdm_error_set(MDM_ENOMEM, "out of memory building a batch for DuckDB");
         }
-        if (col->type == MDM_TYPE_TEXT && col->values)
+        if (col->type == MDM_TYPE_TEXT && col->values && b->utf8)
+            ((int32_t *)col->values)[b->rows] = (int32_t)col->chars_len;
+        else if (col->type == MDM_TYPE_TEXT && col->values)
             ((int64_t *)col->values)[b->rows] = (int64_t)col->chars_len;
         /* An empty array (no rows yet) still needs value buffers. */
         if (!col->values && !(col->values = calloc(1, 16))) {

@@ -11,8 +11,9 @@
  *   if (arrow_builder_full(b)) arrow_builder_finish(b, &array);   the array is the caller's
  *
  * Types: int64 "l", float64 "g", bool "b" (bits), date "tdD", timestamp "tsu:" (mdm's
- * values are Arrow's: days and microseconds since 1970), text "U" (64-bit offsets). A
- * column gets a validity bitmap only when it has a NULL. */
+ * values are Arrow's: days and microseconds since 1970), text "U" (64-bit offsets; "u"
+ * with arrow_builder_use_utf8). A column gets a validity bitmap only when it has a
+ * NULL. */
 #ifndef MDM_STORAGE_ARROW_BUILD_H
 #define MDM_STORAGE_ARROW_BUILD_H
 
@@ -22,6 +23,13 @@
 
 #include "mdm/mdm.h"
 
+/* The C data and stream interfaces, guarded as the specification asks (mdm/dataset.h
+ * declares them the same way). */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
 struct ArrowSchema {
     const char *format;
     const char *name;
@@ -46,7 +54,10 @@ struct ArrowArray {
     void (*release)(struct ArrowArray *);
     void *private_data;
 };
+#endif
 
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
 struct ArrowArrayStream {
     int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
     int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
@@ -54,9 +65,14 @@ struct ArrowArrayStream {
     void (*release)(struct ArrowArrayStream *);
     void *private_data;
 };
+#endif
 
 /* The struct schema of `fields` (names borrowed: they must outlive the schema). */
 int arrow_schema_of(struct ArrowSchema *out, const mdm_field *fields, size_t nfields);
+/* The same, owning copies of the names (a schema that outlives its source, as a
+ * stream's get_schema gives), with text as "u" (32-bit offsets) when `utf8`. */
+int arrow_schema_new(struct ArrowSchema *out, const mdm_field *fields, size_t nfields,
+                     bool utf8);
 
 typedef struct arrow_builder arrow_builder;
 
@@ -65,6 +81,9 @@ typedef struct arrow_builder arrow_builder;
 int arrow_builder_new(arrow_builder **out, const mdm_field *fields, size_t nfields,
                       size_t rows_per_array, size_t bytes_per_array);
 void arrow_builder_free(arrow_builder *builder);
+/* Text as "u" (utf8, 32-bit offsets) instead of "U", for consumers that want the
+ * common form; an array then ends before its text passes 2 GiB. Before any append. */
+void arrow_builder_use_utf8(arrow_builder *builder);
 /* Appends rows [from, from + count) of `batch` (columns of the builder's types), as
  * many as fit in the array under way; *taken says how many. */
 int arrow_builder_append(arrow_builder *builder, const mdm_batch *batch, size_t from,

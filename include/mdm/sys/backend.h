@@ -81,6 +81,14 @@ typedef struct mdm_backend {
 
     int (*metadata_get)(mdm_backend_conn *conn, const char *key, char **value);
     int (*metadata_set)(mdm_backend_conn *conn, const char *key, const char *value);
+
+    /* Optional (mdm_conn_query): one read-only statement, refused with MDM_EINVALID
+     * "query is read-only: X is not allowed" when it could write, rows to the sink (at
+     * least one call: a zero-row batch carries the columns of an empty result), at most
+     * req->limit rows, interrupted at req->timeout_ms (MDM_ETIMEOUT) or when
+     * req->canceled says so (MDM_ECANCELED). Called outside any transaction. */
+    int (*query)(mdm_backend_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
+                 void *ctx);
 } mdm_backend;
 
 /* Registry. The three built-ins are always present. Registering a name that exists

@@ -689,4 +689,5 @@ const mdm_backend mdm_backend_duckdb = {
     .execute = execute,
     .metadata_get = metadata_get,
     .metadata_set = metadata_set,
+    .query = mdm_duckdb_query,
 };

@@ -83,5 +83,7 @@ int mdm_duckdb_read(mdm_backend_conn *conn, const mdm_read_request *req, mdm_bat
                     void *ctx);
 int mdm_duckdb_execute(mdm_backend_conn *conn, const char *sql, const mdm_value *params,
                        size_t nparams, mdm_batch_sink sink, void *ctx, int64_t *changes);
+int mdm_duckdb_query(mdm_backend_conn *conn, const mdm_query_request *req, mdm_batch_sink sink,
+                     void *ctx); /* duckdb_readonly.c */
 
 #endif

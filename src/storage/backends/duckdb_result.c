@@ -110,6 +110,7 @@ typedef struct deliverer {
     mdm_batch_sink sink;
     void *ctx;
     const char *what;
+    bool delivered; /* the sink has been called */
 } deliverer;
 
 static bool is_widening(duckdb_type t)
@@ -184,6 +185,7 @@ static int flush_batch(deliverer *d)
 {
     if (mdm_batch_nrows(d->batch) == 0)
         return 0;
+    d->delivered = true;
     int rc = d->sink(d->batch, d->ctx);
     mdm_batch_clear(d->batch);
     return rc;
@@ -493,6 +495,9 @@ int mdm_duckdb_deliver(duckdb_result *result, size_t batch_rows, mdm_batch_sink 
     }
     if (!rc)
         rc = flush_batch(&d);
+    /* No rows: one empty batch still tells the column names and types. */
+    if (!rc && !d.delivered)
+        rc = d.sink(d.batch, d.ctx);
     for (size_t c = 0; d.cols && c < d.ncols; c++) {
         for (size_t k = 0; k < d.cols[c].ndict; k++)
             if (d.cols[c].dict[k])

@@ -803,4 +803,5 @@ const mdm_backend mdm_backend_postgres = {
     .execute = mdm_pg_execute,
     .metadata_get = metadata_get,
     .metadata_set = metadata_set,
+    .query = mdm_pg_readonly_query,
 };

@@ -168,5 +168,7 @@ void mdm_pg_load_free(mdm_backend_conn *c);
 int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink sink, void *ctx);
 int mdm_pg_execute(mdm_backend_conn *c, const char *sql, const mdm_value *params, size_t nparams,
                    mdm_batch_sink sink, void *ctx, int64_t *changes);
+int mdm_pg_readonly_query(mdm_backend_conn *c, const mdm_query_request *req,
+                          mdm_batch_sink sink, void *ctx); /* postgres_readonly.c */
 
 #endif

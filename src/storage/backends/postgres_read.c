@@ -210,6 +210,7 @@ int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink
     res = NULL;
     declared = true;
 
+    bool delivered = false;
     size_t fetch_rows = batch_rows < MIN_FETCH_ROWS ? MIN_FETCH_ROWS : batch_rows;
     char fetch[96];
     snprintf(fetch, sizeof fetch, "FETCH FORWARD %zu FROM %s", fetch_rows, cursor);
@@ -234,6 +235,7 @@ int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink
                     goto cleanup;
             }
             if (mdm_batch_nrows(batch) == batch_rows) {
+                delivered = true;
                 if ((rc = sink(batch, ctx)))
                     goto cleanup;
                 mdm_batch_clear(batch);
@@ -244,7 +246,8 @@ int mdm_pg_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_sink
         if ((size_t)rows < fetch_rows)
             break;
     }
-    if (mdm_batch_nrows(batch) > 0)
+    /* The last rows; without any, one empty batch tells the columns. */
+    if (mdm_batch_nrows(batch) > 0 || !delivered)
         rc = sink(batch, ctx);
 
 cleanup:
@@ -466,6 +469,7 @@ int mdm_pg_execute(mdm_backend_conn *c, const char *sql, const mdm_value *params
     if (sink)
         PQsetSingleRowMode(c->pg);
     int stop = 0; /* the sink's stop value: rows after it are read and dropped */
+    bool delivered = false;
     PGresult *res;
     while ((res = PQgetResult(c->pg)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
@@ -482,12 +486,18 @@ int mdm_pg_execute(mdm_backend_conn *c, const char *sql, const mdm_value *params
                     rc = put_text(batch, (size_t)col, row, PQgetvalue(res, 0, col),
                                   PQgetlength(res, 0, col));
             if (!rc && mdm_batch_nrows(batch) == DEFAULT_BATCH_ROWS) {
+                delivered = true;
                 stop = sink(batch, ctx);
                 mdm_batch_clear(batch);
             }
         } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            if (sink && batch && mdm_batch_nrows(batch) > 0)
+            /* No rows but columns: one empty batch tells their names and types. */
+            if (sink && !batch && !delivered && st == PGRES_TUPLES_OK)
+                rc = batch_for_result(&batch, res);
+            if (!rc && sink && batch && (mdm_batch_nrows(batch) > 0 || !delivered)) {
+                delivered = true;
                 stop = sink(batch, ctx);
+            }
             if (changes)
                 *changes = changes_of(res);
         } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {

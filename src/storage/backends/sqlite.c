@@ -700,4 +700,5 @@ const mdm_backend mdm_backend_sqlite = {
     .execute = mdm_sqlite_execute,
     .metadata_get = metadata_get,
     .metadata_set = metadata_set,
+    .query = mdm_sqlite_query,
 };

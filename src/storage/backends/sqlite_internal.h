@@ -89,5 +89,7 @@ int mdm_sqlite_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_
                     void *ctx);
 int mdm_sqlite_execute(mdm_backend_conn *c, const char *sql, const mdm_value *params,
                        size_t nparams, mdm_batch_sink sink, void *ctx, int64_t *changes);
+int mdm_sqlite_query(mdm_backend_conn *c, const mdm_query_request *req, mdm_batch_sink sink,
+                     void *ctx); /* sqlite_readonly.c */
 
 #endif

@@ -346,6 +346,7 @@ int mdm_sqlite_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_
         goto cleanup;
 
     size_t total = 0;
+    bool delivered = false;
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         size_t row;
@@ -361,6 +362,7 @@ int mdm_sqlite_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_
         }
         total++;
         if (mdm_batch_nrows(b) == batch_rows) {
+            delivered = true;
             if ((rc = sink(b, ctx)))
                 goto cleanup;
             mdm_batch_clear(b);
@@ -370,8 +372,8 @@ int mdm_sqlite_read(mdm_backend_conn *c, const mdm_read_request *req, mdm_batch_
         rc = mdm_sqlite_failf(c, src, "cannot read table '%.100s'", req->table);
         goto cleanup;
     }
-    /* The last rows. No rows, no call: as the other backends do. */
-    if (mdm_batch_nrows(b) > 0)
+    /* The last rows; without any, one empty batch tells the columns. */
+    if (mdm_batch_nrows(b) > 0 || !delivered)
         rc = sink(b, ctx);
 cleanup:
     sqlite3_finalize(st);
@@ -409,6 +411,7 @@ typedef struct result {
     mdm_batch *batch;
     mdm_batch_sink sink;
     void *ctx;
+    bool delivered; /* the sink has been called */
 } result;
 
 static int new_batch(result *r)
@@ -466,6 +469,7 @@ static int settle_types(result *r)
         if (!widened)
             return rebuild_batch(r);
         /* The rows so far keep their types; the rest continue widened. */
+        r->delivered = true;
         int rc = r->sink(r->batch, r->ctx);
         if (rc)
             return rc;
@@ -491,6 +495,7 @@ static int collect_rows(result *r)
                 return rc;
         }
         if (mdm_batch_nrows(r->batch) == DEFAULT_BATCH_ROWS) {
+            r->delivered = true;
             if ((rc = r->sink(r->batch, r->ctx)))
                 return rc;
             mdm_batch_clear(r->batch);
@@ -498,7 +503,10 @@ static int collect_rows(result *r)
     }
     if (src != SQLITE_DONE)
         return mdm_sqlite_failf(r->c, src, "cannot execute '%.200s'", r->sql);
-    if (r->batch && mdm_batch_nrows(r->batch) > 0)
+    /* No rows: one empty batch tells the column names and (declared) types. */
+    if (!r->batch && (rc = new_batch(r)))
+        return rc;
+    if (mdm_batch_nrows(r->batch) > 0 || !r->delivered)
         rc = r->sink(r->batch, r->ctx);
     return rc;
 }
