@@ -157,10 +157,6 @@ done:
     return result;
 }
 
-/* Weak until libmdm has read-only queries on every branch this builds from: a library
- * without them still loads, and query() then says so. */
-#pragma weak mdm_dataset_query
-
 PyObject *mdm_py_catalog_query(mdm_py_catalog *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"name", "sql", "limit", "timeout_ms", "nullable",
@@ -175,10 +171,6 @@ PyObject *mdm_py_catalog_query(mdm_py_catalog *self, PyObject *args, PyObject *k
                                      &timeout_ms, &nullable, &categorical, &cat_ratio,
                                      &text_null))
         return NULL;
-    if (!mdm_dataset_query) {
-        PyErr_SetString(mdm_py_MDMError, "this libmdm has no read-only queries");
-        return NULL;
-    }
     mdm_query_options qo = {.limit = limit, .timeout_ms = timeout_ms};
     mdm_py_convert_opts opts;
     parse_opts(&opts, nullable, categorical, cat_ratio, text_null);
