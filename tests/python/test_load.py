@@ -158,3 +158,19 @@ def test_million_rows_round_trip(client, tmp_path):
     assert (got_w == expected_w).all()
     assert all(v is None for v in got_w[::1000])
     assert np.array_equal(df["d"].to_numpy(), frame["d"].to_numpy().astype("datetime64[ns]"))
+
+
+def test_parallel_ranges_equal_one_read(client, tmp_path):
+    rows = ["id,n,x,flag,word,day"] + [
+        f"{i},{'' if i % 7 == 0 else i},{i / 4},{'true' if i % 3 else ''},"
+        f"{'' if i % 5 == 0 else 'w' + str(i % 11)},2024-01-{1 + i % 28:02d}"
+        for i in range(10_001)]
+    client.register_dataset("ranges", write(tmp_path / "r.csv", "\n".join(rows) + "\n"),
+                            show_progress=False, no_features=True)
+    one = client.load_table("ranges", "data", threads=1)
+    for threads in (2, 3, 8):
+        pd.testing.assert_frame_equal(client.load_table("ranges", "data", threads=threads), one)
+        pd.testing.assert_frame_equal(
+            client.load_table("ranges", "data", threads=threads, nullable=True),
+            client.load_table("ranges", "data", threads=1, nullable=True))
+    assert one["n"].isna().sum() == len(range(0, 10_001, 7))

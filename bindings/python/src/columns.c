@@ -698,3 +698,68 @@ fail:
     release_values(cols);
     return NULL;
 }
+
+/* ------------------------------------------------------------------ joining ranges */
+
+mdm_py_columns *mdm_py_columns_join(mdm_py_columns **parts, size_t n)
+{
+    mdm_py_columns *first = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i]->ready)
+            continue;
+        if (!first)
+            first = parts[i];
+        if (parts[i]->ncols != first->ncols || parts[i]->opts.categorical) {
+            PyErr_SetString(mdm_py_MDMError, "the ranges of a read disagree on the columns");
+            return NULL;
+        }
+        for (size_t c = 0; c < first->ncols; c++)
+            if (parts[i]->cols[c].type != first->cols[c].type) {
+                PyErr_SetString(mdm_py_MDMError, "the ranges of a read disagree on the types");
+                return NULL;
+            }
+        total += parts[i]->nrows;
+    }
+    if (!first) {
+        PyErr_SetString(mdm_py_MDMError, "the read delivered no columns");
+        return NULL;
+    }
+    mdm_py_columns *out = mdm_py_columns_new(&first->opts);
+    mdm_field *fields = calloc(first->ncols ? first->ncols : 1, sizeof *fields);
+    if (!out || !fields)
+        goto nomem;
+    for (size_t c = 0; c < first->ncols; c++)
+        fields[c] = (mdm_field){.name = first->cols[c].name, .type = first->cols[c].type};
+    if (mdm_py_columns_setup(out, fields, first->ncols) < 0 || grow(out, total) < 0)
+        goto nomem;
+    free(fields);
+    fields = NULL;
+    for (size_t c = 0; c < out->ncols; c++) {
+        column *oc = &out->cols[c];
+        size_t esize = elem_size(oc), at = 0;
+        for (size_t i = 0; i < n; i++)
+            if (parts[i]->ready && parts[i]->cols[c].nnull && ensure_mask(out, oc) < 0)
+                goto nomem;
+        for (size_t i = 0; i < n; i++) {
+            if (!parts[i]->ready || parts[i]->nrows == 0)
+                continue;
+            column *pc = &parts[i]->cols[c];
+            size_t pn = parts[i]->nrows;
+            memcpy((char *)oc->values + at * esize, pc->values, pn * esize);
+            if (pc->mask)
+                memcpy(oc->mask + at, pc->mask, pn);
+            oc->nnull += pc->nnull;
+            if (oc->type == MDM_TYPE_TEXT) /* the references moved */
+                memset(pc->values, 0, pn * sizeof(PyObject *));
+            at += pn;
+        }
+    }
+    out->nrows = total;
+    return out;
+nomem:
+    free(fields);
+    mdm_py_columns_free(out);
+    PyErr_NoMemory();
+    return NULL;
+}

@@ -55,6 +55,17 @@ size_t mdm_py_columns_rows(const mdm_py_columns *cols);
 /* Sets the columns without a batch (a read that delivered none); 0 or -1 (no memory). */
 int mdm_py_columns_setup(mdm_py_columns *cols, const mdm_field *fields, size_t n);
 bool mdm_py_columns_ready(const mdm_py_columns *cols);
+/* One set of columns from the ranges of a read, in order (with the GIL; text references
+ * move). Not for categorical columns. NULL with an exception set. */
+mdm_py_columns *mdm_py_columns_join(mdm_py_columns **parts, size_t n);
+
+/* ------------------------------------------------------------------ parallel.c */
+
+#define MDM_PY_MAX_PARTS 8
+/* Reads the whole table as `nparts` row ranges on as many threads (`rows` from the
+ * engine's count), then joins them. Called with the GIL. */
+PyObject *mdm_py_read_parallel(mdm_dataset *ds, const mdm_table_read *req,
+                               const mdm_py_convert_opts *opts, int64_t rows, int nparts);
 /* Hands the buffers to NumPy (with the GIL): a list of tuples
  * (name, mdm type name, values ndarray, mask ndarray or None, categories or None).
  * Empties `cols` (it can accumulate again, same columns). */

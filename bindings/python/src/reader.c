@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The sink: a non-zero return stops the read with a Python exception set. */
 static int to_columns(const mdm_batch *batch, void *ctx)
@@ -95,19 +96,46 @@ static int schema_columns(mdm_py_columns *cols, mdm_dataset *ds, const mdm_table
     return rc;
 }
 
+/* Whole tables of at least this many rows are read as row ranges in parallel. */
+#define PARALLEL_MIN_ROWS 1000000
+
+/* How many ranges a read may use: `threads` when given (1: one), else one per core (at
+ * most 4) for a whole-table read on SQLite and PostgreSQL. Categorical text needs one
+ * dictionary: one range. */
+static int ranges(int *nparts, mdm_dataset *ds, const mdm_table_read *req,
+                  const mdm_py_convert_opts *opts, int threads)
+{
+    *nparts = 1;
+    if (threads < 0) {
+        PyErr_SetString(PyExc_ValueError, "threads must be >= 0");
+        return -1;
+    }
+    if (req->limit >= 0 || req->offset > 0 || opts->categorical || threads == 1)
+        return 0;
+    /* DuckDB scans with all cores already. */
+    if (threads == 0 && strcmp(mdm_dataset_backend(ds), "duckdb") == 0)
+        return 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = threads > 1 ? threads : (int)(cpus < 1 ? 1 : cpus > 4 ? 4 : cpus);
+    *nparts = n > MDM_PY_MAX_PARTS ? MDM_PY_MAX_PARTS : n;
+    return 0;
+}
+
 PyObject *mdm_py_catalog_read(mdm_py_catalog *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"name", "table", "columns", "limit", "offset", "nullable",
-                             "categorical", "cat_ratio", "text_null", "batch_rows", NULL};
+                             "categorical", "cat_ratio", "text_null", "batch_rows",
+                             "threads", NULL};
     const char *name, *table;
     PyObject *columns = NULL, *text_null = Py_None;
     long long limit = -1, offset = 0;
     int nullable = 0, categorical = 0;
     double cat_ratio = 0.5;
     Py_ssize_t batch_rows = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ss|OLLppdOn", kwlist, &name, &table,
+    int threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ss|OLLppdOni", kwlist, &name, &table,
                                      &columns, &limit, &offset, &nullable, &categorical,
-                                     &cat_ratio, &text_null, &batch_rows))
+                                     &cat_ratio, &text_null, &batch_rows, &threads))
         return NULL;
     if (offset < 0) {
         PyErr_SetString(PyExc_ValueError, "offset must be >= 0");
@@ -128,6 +156,24 @@ PyObject *mdm_py_catalog_read(mdm_py_catalog *self, PyObject *args, PyObject *kw
     mdm_dataset *ds = mdm_py_dataset_open(self, name);
     if (!ds)
         goto done;
+    int nparts = 1;
+    if (ranges(&nparts, ds, &req, &opts, threads) < 0)
+        goto done;
+    if (nparts > 1) {
+        int64_t rows = 0;
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = mdm_dataset_table_rows(&rows, ds, req.table);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            mdm_py_raise(rc);
+            goto done;
+        }
+        if (rows >= nparts * 2 && (threads > 1 || rows >= PARALLEL_MIN_ROWS)) {
+            result = mdm_py_read_parallel(ds, &req, &opts, rows, nparts);
+            goto done;
+        }
+    }
     cols = mdm_py_columns_new(&opts);
     if (!cols) {
         PyErr_NoMemory();
