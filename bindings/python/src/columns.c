@@ -50,6 +50,7 @@ struct mdm_py_columns {
     column *cols;
     size_t ncols;
     size_t nrows, cap;
+    size_t hint;        /* rows expected, for the first allocation */
     bool ready;
 };
 
@@ -210,6 +211,13 @@ void mdm_py_columns_free(mdm_py_columns *cols)
     free(cols);
 }
 
+void mdm_py_columns_expect(mdm_py_columns *cols, int64_t rows)
+{
+    /* A first allocation of the whole table avoids copies as buffers grow; a count that
+     * turns out low only means growing later. */
+    cols->hint = rows > 0 && rows < ((int64_t)1 << 40) ? (size_t)rows : 0;
+}
+
 size_t mdm_py_columns_rows(const mdm_py_columns *cols)
 {
     return cols->nrows;
@@ -257,7 +265,7 @@ static int grow(mdm_py_columns *cols, size_t need)
 {
     if (need <= cols->cap)
         return 0;
-    size_t cap = cols->cap ? cols->cap : 4096;
+    size_t cap = cols->cap ? cols->cap : cols->hint > need ? cols->hint : 4096;
     while (cap < need)
         cap += cap / 2 + (cap < (1u << 20) ? cap / 2 : 0);
     for (size_t i = 0; i < cols->ncols; i++) {
@@ -580,6 +588,14 @@ static PyObject *finish_column(mdm_py_columns *cols, column *c)
     if (c->nnull == 0) {
         free(c->mask);
         c->mask = NULL;
+    }
+    /* Give back what growth (or a high count) reserved beyond the rows. */
+    if (c->values && n > 0 && cols->cap > n + n / 8) {
+        void *v = realloc(c->values, n * elem_size(c));
+        if (v)
+            c->values = v;
+        if (c->mask && (v = realloc(c->mask, n)))
+            c->mask = v;
     }
     switch (c->type) {
     case MDM_TYPE_INT64:

@@ -52,6 +52,8 @@ void mdm_py_columns_free(mdm_py_columns *cols);
  * or non-zero with a Python exception set (the sink's stop value). */
 int mdm_py_columns_append(mdm_py_columns *cols, const mdm_batch *batch);
 size_t mdm_py_columns_rows(const mdm_py_columns *cols);
+/* How many rows are coming (a count), to allocate once. */
+void mdm_py_columns_expect(mdm_py_columns *cols, int64_t rows);
 /* Sets the columns without a batch (a read that delivered none); 0 or -1 (no memory). */
 int mdm_py_columns_setup(mdm_py_columns *cols, const mdm_field *fields, size_t n);
 bool mdm_py_columns_ready(const mdm_py_columns *cols);

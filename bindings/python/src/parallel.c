@@ -70,6 +70,7 @@ PyObject *mdm_py_read_parallel(mdm_dataset *ds, const mdm_table_read *req,
                 mdm_py_columns_free(parts[j].cols);
             return PyErr_NoMemory();
         }
+        mdm_py_columns_expect(parts[i].cols, i == nparts - 1 ? rows - per * i : per);
     }
     Py_BEGIN_ALLOW_THREADS
     for (int i = 1; i < nparts; i++)

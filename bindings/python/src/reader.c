@@ -159,8 +159,10 @@ PyObject *mdm_py_catalog_read(mdm_py_catalog *self, PyObject *args, PyObject *kw
     int nparts = 1;
     if (ranges(&nparts, ds, &req, &opts, threads) < 0)
         goto done;
-    if (nparts > 1) {
-        int64_t rows = 0;
+    /* The row count sizes the buffers once (and decides on ranges): asked for whenever
+     * the engine keeps it cheaply or ranges may follow. */
+    int64_t rows = -1;
+    if (req.limit < 0 && (nparts > 1 || strcmp(mdm_dataset_backend(ds), "duckdb") == 0)) {
         int rc;
         Py_BEGIN_ALLOW_THREADS
         rc = mdm_dataset_table_rows(&rows, ds, req.table);
@@ -169,16 +171,20 @@ PyObject *mdm_py_catalog_read(mdm_py_catalog *self, PyObject *args, PyObject *kw
             mdm_py_raise(rc);
             goto done;
         }
-        if (rows >= nparts * 2 && (threads > 1 || rows >= PARALLEL_MIN_ROWS)) {
-            result = mdm_py_read_parallel(ds, &req, &opts, rows, nparts);
-            goto done;
-        }
+        if (req.offset > 0)
+            rows = rows > req.offset ? rows - req.offset : 0;
+    }
+    if (nparts > 1 && rows >= nparts * 2 && (threads > 1 || rows >= PARALLEL_MIN_ROWS)) {
+        result = mdm_py_read_parallel(ds, &req, &opts, rows, nparts);
+        goto done;
     }
     cols = mdm_py_columns_new(&opts);
     if (!cols) {
         PyErr_NoMemory();
         goto done;
     }
+    if (rows > 0 && rows <= 100000000)
+        mdm_py_columns_expect(cols, rows);
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = mdm_dataset_read(ds, &req, to_columns, cols);
