@@ -134,8 +134,7 @@ def main():
     data = subprocess.run([os.path.join(REPO, "scripts", "fetch-samples")], check=True,
                           capture_output=True, text=True).stdout.strip()
     parquet = os.path.join(data, "flights-3m.parquet")
-    home = os.path.join(REPO, "bench", "results", "python_load-home")
-    os.makedirs(home, exist_ok=True)
+    homes = os.path.join(REPO, "bench", "results", "python_load-home")
     backends = [b for b in args.backends.split(",") if b]
     if "postgresql" in backends and not os.environ.get("MDM_TEST_PG_CONNINFO"):
         print("python_load: no PostgreSQL (MDM_TEST_PG_CONNINFO unset): skipped", file=sys.stderr)
@@ -143,6 +142,8 @@ def main():
 
     results, rows_out = [], []
     for backend in backends:
+        home = os.path.join(homes, backend)  # one home per backend: --force stays local
+        os.makedirs(home, exist_ok=True)
         t0 = time.perf_counter()
         info_json = register(mdm_bin, parquet, args.rows, home, backend)
         print(f"python_load: registered {DATASET} on {backend} in "
