@@ -251,6 +251,9 @@ typedef struct mdm_register_options {
 } mdm_register_options;
 
 /* Registers; *out gets the committed record (dry_run: the record it would commit).
+ * Takes the name's lock (waiting up to database.connection_timeout for another
+ * registration of the name). `cancel` is checked between batches and between steps:
+ * MDM_ECANCELED, and nothing of the new dataset is left (a replaced one stays).
  * *notes (may be NULL; free with mdm_strlist_free) gets what the user should hear about,
  * one line each. */
 int mdm_dataset_register(mdm_dataset_info **out, mdm_strlist *notes, mdm_catalog *cat,
@@ -261,7 +264,9 @@ void mdm_strlist_free(mdm_strlist *list);
 
 typedef struct mdm_dataset mdm_dataset;
 
-/* Resolves `name` once. MDM_ENOTFOUND when it is not registered. */
+/* Resolves `name` once. MDM_ENOTFOUND when it is not registered. When a replacement
+ * (`register --force`) of the dataset was interrupted by a crash, opening puts the
+ * dataset in order first (the old one back, or the new one kept). */
 int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name);
 void mdm_dataset_close(mdm_dataset *ds);
 

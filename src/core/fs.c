@@ -177,6 +177,24 @@ bool mdm_fs_process_gone(long pid)
     return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
+size_t mdm_fs_pid_entries(long *pids, size_t max, const char *dir, const char *prefix)
+{
+    size_t plen = strlen(prefix), n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && n < max && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, plen) != 0)
+            continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (end != e->d_name + plen && *end == '\0' && pid > 0)
+            pids[n++] = pid;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
 void mdm_fs_remove_dead_temps(const char *dir, const char *base)
 {
     DIR *d = opendir(dir);

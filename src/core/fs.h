@@ -49,6 +49,10 @@ int mdm_fs_dataset_dir(char **out, const mdm_config *cfg, const char *name);
 int mdm_fs_dataset_file(char **out, const mdm_config *cfg, const char *name, const char *ext);
 int mdm_fs_dataset_yaml(char **out, const mdm_config *cfg, const char *name);
 
+/* The pids of the entries of `dir` named "<prefix><pid>" (staging and trash places
+ * carry their process's pid), at most `max`. A missing directory has none. */
+size_t mdm_fs_pid_entries(long *pids, size_t max, const char *dir, const char *prefix);
+
 /* True when process `pid` no longer exists (kill(pid, 0) says ESRCH). */
 bool mdm_fs_process_gone(long pid);
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "dataset/catalog.h"
 #include "dataset/dataset_info.h"
 #include "mdm/dataset.h"
 
@@ -21,10 +22,9 @@ struct mdm_catalog {
 
 struct mdm_dataset {
     mdm_catalog *cat;
-    char name[DATASET_NAME_BUF];  /* normalized */
+    dataset_place place;          /* normalized name, registry file, directory */
     dataset_info *info;           /* the record as opened */
     const char *backend;          /* registry name: sqlite, duckdb, postgres */
-    char *dir;                    /* <datasets_path>/<name> */
     pthread_mutex_t store_lock;   /* guards the first opening of `store` */
     mdm_store *store;
 };

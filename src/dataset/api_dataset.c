@@ -19,21 +19,19 @@ int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name)
         return mdm_error_set(MDM_ENOMEM, "out of memory");
     ds->cat = cat;
     pthread_mutex_init(&ds->store_lock, NULL);
-    int rc = mdm_dataset_name_normalize(ds->name, sizeof ds->name, name);
+    int rc = dataset_place_resolve(&ds->place, cat->cfg, name);
     /* A `register --force` that died half way left its old dataset aside: put the
      * dataset back in order before reading it. */
     if (!rc)
-        rc = replace_settle(cat->cfg, ds->name);
-    if (!rc)
-        rc = catalog_load(&ds->info, cat->cfg, ds->name);
+        rc = replace_settle(cat->cfg, ds->place.name);
+    if (!rc && (rc = catalog_load_at(&ds->info, &ds->place)) == MDM_ENOTFOUND)
+        rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
     if (!rc) {
         ds->backend = api_record_backend(ds->info, cat->cfg);
         if (!mdm_backend_find(ds->backend))
-            rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': unknown backend '%s'", ds->name,
+            rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': unknown backend '%s'", ds->place.name,
                                ds->info->database.backend);
     }
-    if (!rc)
-        rc = mdm_fs_dataset_dir(&ds->dir, cat->cfg, ds->name);
     if (rc) {
         mdm_dataset_close(ds);
         return rc;
@@ -49,14 +47,14 @@ void mdm_dataset_close(mdm_dataset *ds)
     mdm_store_free(ds->store);
     pthread_mutex_destroy(&ds->store_lock);
     dataset_info_free(ds->info);
-    free(ds->dir);
+    dataset_place_clear(&ds->place);
     free(ds);
 }
 
-const char *mdm_dataset_name(const mdm_dataset *ds) { return ds->name; }
+const char *mdm_dataset_name(const mdm_dataset *ds) { return ds->place.name; }
 const mdm_dataset_info *mdm_dataset_record(const mdm_dataset *ds) { return ds->info; }
 const char *mdm_dataset_backend(const mdm_dataset *ds) { return ds->backend; }
-const char *mdm_dataset_dir(const mdm_dataset *ds) { return ds->dir; }
+const char *mdm_dataset_dir(const mdm_dataset *ds) { return ds->place.dir; }
 
 int mdm_dataset_store(mdm_store **out, mdm_dataset *ds)
 {
@@ -64,7 +62,7 @@ int mdm_dataset_store(mdm_store **out, mdm_dataset *ds)
     int rc = 0;
     pthread_mutex_lock(&ds->store_lock);
     if (!ds->store)
-        rc = mdm_store_open_dataset(&ds->store, ds->backend, ds->name, ds->cat->cfg);
+        rc = mdm_store_open_dataset(&ds->store, ds->backend, ds->place.name, ds->cat->cfg);
     *out = ds->store;
     pthread_mutex_unlock(&ds->store_lock);
     return rc;
@@ -88,7 +86,7 @@ int mdm_dataset_table_name(const char **out, const mdm_dataset *ds, const char *
     for (size_t i = 0; i < t->count; i++)
         strbuf_appendf(&names, "%s%s", i ? ", " : "", t->keys[i]);
     int rc = mdm_error_set(MDM_ENOTFOUND, "Table '%s' not found in dataset '%s' (tables: %s)",
-                           table ? table : "", ds->name, names.data ? names.data : "none");
+                           table ? table : "", ds->place.name, names.data ? names.data : "none");
     strbuf_free(&names);
     return rc;
 }

@@ -84,7 +84,7 @@ static int compute(computed *c, mdm_dataset *ds, bool full)
 
 static int cache_path(strbuf *sb, const mdm_dataset *ds)
 {
-    strbuf_appendf(sb, "%s/metadata/statistics.json", ds->dir);
+    strbuf_appendf(sb, "%s/metadata/statistics.json", ds->place.dir);
     return strbuf_cstr(sb) ? 0 : MDM_ENOMEM;
 }
 
@@ -111,7 +111,7 @@ static int recompute(json_t **doc, computed *c, mdm_dataset *ds, bool full)
     if (rc)
         return rc;
     strbuf dir = STRBUF_INIT, path = STRBUF_INIT;
-    strbuf_appendf(&dir, "%s/metadata", ds->dir);
+    strbuf_appendf(&dir, "%s/metadata", ds->place.dir);
     if (strbuf_cstr(&dir) && cache_path(&path, ds) == 0 && mdm_mkdirs(dir.data) == 0 &&
         stats_export_file(path.data, &c->doc) != 0)
         MDM_WARN("cannot cache statistics: %s", mdm_error_last()->message);
@@ -165,6 +165,6 @@ int mdm_dataset_export(char ***paths, size_t *npaths, mdm_dataset *ds,
     *paths = NULL;
     *npaths = 0;
     int rc = mdm_dataset_store(&store, ds);
-    return rc ? rc : dataset_export(paths, npaths, ds->cat->cfg, ds->info, store, ds->dir,
+    return rc ? rc : dataset_export(paths, npaths, ds->cat->cfg, ds->info, store, ds->place.dir,
                                     opt ? opt : &none);
 }

@@ -114,57 +114,87 @@ int catalog_write_atomic(const char *path, const char *data, size_t len)
 
 /* ------------------------------------------------------------ commit, load */
 
-int catalog_commit(const dataset_info *info, const mdm_config *cfg)
+int dataset_place_resolve(dataset_place *out, const mdm_config *cfg, const char *name)
 {
-    char norm[NAME_BUF];
-    char *yaml_path = NULL, *json_path = NULL, *data_dir = NULL, *yaml = NULL, *json = NULL;
-    size_t yaml_len = 0, json_len = 0;
-    int rc = mdm_dataset_name_normalize(norm, sizeof norm, info->name);
+    memset(out, 0, sizeof *out);
+    int rc = mdm_dataset_name_normalize(out->name, sizeof out->name, name);
+    if (!rc)
+        rc = mdm_fs_dataset_yaml(&out->yaml, cfg, out->name);
+    if (!rc)
+        rc = mdm_fs_dataset_dir(&out->dir, cfg, out->name);
+    if (!rc)
+        rc = dup_path(&out->json, "%s/%s", out->dir, "dataset_info.json");
+    out->configs_path = mdm_config_path(cfg, "configs_path");
     if (rc)
-        return rc;
-    if (strcmp(norm, info->name) != 0)
+        dataset_place_clear(out);
+    return rc;
+}
+
+void dataset_place_clear(dataset_place *p)
+{
+    free(p->yaml);
+    free(p->dir);
+    free(p->json);
+    p->yaml = p->dir = p->json = NULL;
+}
+
+int catalog_commit_at(const dataset_place *p, const dataset_info *info)
+{
+    char *yaml = NULL, *json = NULL;
+    size_t yaml_len = 0, json_len = 0;
+    if (!info->name || strcmp(p->name, info->name) != 0)
         return mdm_error_set(MDM_EINVALID, "dataset name '%s' is not normalized (expected '%s')",
-                             info->name, norm);
-    if ((rc = catalog_yaml_path(&yaml_path, cfg, norm)) || (rc = catalog_json_path(&json_path, cfg, norm)) ||
-        (rc = catalog_dataset_dir(&data_dir, cfg, norm)))
-        goto cleanup;
+                             info->name ? info->name : "", p->name);
     /* Serialize both first: a record that cannot be written fails before any file. */
-    if ((rc = dataset_info_to_json(&json, &json_len, info)) ||
-        (rc = dataset_info_to_yaml(&yaml, &yaml_len, info)))
-        goto cleanup;
-    if ((rc = mdm_mkdirs(data_dir)) || (rc = mdm_mkdirs(mdm_config_path(cfg, "configs_path"))))
+    int rc = dataset_info_to_json(&json, &json_len, info);
+    if (!rc)
+        rc = dataset_info_to_yaml(&yaml, &yaml_len, info);
+    if (rc || (rc = mdm_mkdirs(p->dir)) || (rc = mdm_mkdirs(p->configs_path)))
         goto cleanup;
     char yaml_base[NAME_BUF + 8];
-    snprintf(yaml_base, sizeof yaml_base, "%s.yaml", norm);
-    mdm_fs_remove_dead_temps(mdm_config_path(cfg, "configs_path"), yaml_base);
-    mdm_fs_remove_dead_temps(data_dir, "dataset_info.json");
-    if ((rc = catalog_write_atomic(json_path, json, json_len)) != 0)
+    snprintf(yaml_base, sizeof yaml_base, "%s.yaml", p->name);
+    mdm_fs_remove_dead_temps(p->configs_path, yaml_base);
+    mdm_fs_remove_dead_temps(p->dir, "dataset_info.json");
+    if ((rc = mdm_fs_write_atomic(p->json, json, json_len)) != 0)
         goto cleanup;
-    if ((rc = mdm_fs_fault("json-written", json_path)) != 0)
+    if ((rc = mdm_fs_fault("json-written", p->json)) != 0)
         goto cleanup;
-    rc = catalog_write_atomic(yaml_path, yaml, yaml_len);
+    rc = mdm_fs_write_atomic(p->yaml, yaml, yaml_len);
 cleanup:
-    free(yaml_path);
-    free(json_path);
-    free(data_dir);
     free(yaml);
     free(json);
     return rc;
 }
 
+int catalog_commit(const dataset_info *info, const mdm_config *cfg)
+{
+    dataset_place p;
+    int rc = dataset_place_resolve(&p, cfg, info->name);
+    if (!rc)
+        rc = catalog_commit_at(&p, info);
+    dataset_place_clear(&p);
+    return rc;
+}
+
+int catalog_exists_at(bool *exists, const dataset_place *p)
+{
+    *exists = false;
+    struct stat st;
+    if (stat(p->yaml, &st) == 0)
+        *exists = true;
+    else if (errno != ENOENT)
+        return mdm_error_set(MDM_EIO, "cannot check %s: %s", p->yaml, strerror(errno));
+    return 0;
+}
+
 int catalog_exists(bool *exists, const mdm_config *cfg, const char *name)
 {
     *exists = false;
-    char *path;
-    int rc = catalog_yaml_path(&path, cfg, name);
-    if (rc)
-        return rc;
-    struct stat st;
-    if (stat(path, &st) == 0)
-        *exists = true;
-    else if (errno != ENOENT)
-        rc = mdm_error_set(MDM_EIO, "cannot check %s: %s", path, strerror(errno));
-    free(path);
+    dataset_place p;
+    int rc = dataset_place_resolve(&p, cfg, name);
+    if (!rc)
+        rc = catalog_exists_at(exists, &p);
+    dataset_place_clear(&p);
     return rc;
 }
 
@@ -202,18 +232,22 @@ static int load_file(dataset_info **out, char **text_out, const char *path, cons
     return 0;
 }
 
+int catalog_load_at(dataset_info **out, const dataset_place *p)
+{
+    *out = NULL;
+    return load_file(out, NULL, p->yaml, p->name);
+}
+
 int catalog_load(dataset_info **out, const mdm_config *cfg, const char *name)
 {
     *out = NULL;
-    char norm[NAME_BUF], *path = NULL;
-    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    dataset_place p;
+    int rc = dataset_place_resolve(&p, cfg, name);
     if (!rc)
-        rc = catalog_yaml_path(&path, cfg, norm);
-    if (!rc)
-        rc = load_file(out, NULL, path, norm);
+        rc = catalog_load_at(out, &p);
     if (rc == MDM_ENOTFOUND)
         rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
-    free(path);
+    dataset_place_clear(&p);
     return rc;
 }
 

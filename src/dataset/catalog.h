@@ -20,6 +20,27 @@
 #include "dataset/dataset_info.h"
 #include "mdm/mdm.h"
 
+/* One dataset's places in the home, resolved once (the name normalized, the paths made)
+ * and handed to every step that needs them instead of (config, name). */
+typedef struct dataset_place {
+    char name[512];            /* normalized */
+    char *yaml;                /* <configs_path>/<name>.yaml: the registry record */
+    char *dir;                 /* <datasets_path>/<name> */
+    char *json;                /* <dir>/dataset_info.json */
+    const char *configs_path;  /* borrowed from the config */
+} dataset_place;
+
+/* Normalizes `name` (MDM_EINVALID naming the rule when it cannot be a dataset name) and
+ * fills `out`; release with dataset_place_clear. */
+int dataset_place_resolve(dataset_place *out, const mdm_config *cfg, const char *name);
+void dataset_place_clear(dataset_place *p);
+
+/* The catalog operations below, on a resolved place. */
+int catalog_exists_at(bool *exists, const dataset_place *p);
+int catalog_load_at(dataset_info **out, const dataset_place *p);
+/* info->name must be p->name. */
+int catalog_commit_at(const dataset_place *p, const dataset_info *info);
+
 /* Where things are, for a normalized or raw name (normalized here). Caller frees *out. */
 int catalog_yaml_path(char **out, const mdm_config *cfg, const char *name);
 int catalog_json_path(char **out, const mdm_config *cfg, const char *name);

@@ -1,7 +1,6 @@
 /* Replacing a dataset through a trash place (replace.h). */
 #include "dataset/replace.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,20 +205,7 @@ static size_t find_trash(long *pids, size_t max, const char *root, const char *n
 {
     char prefix[600];
     snprintf(prefix, sizeof prefix, ".trash-%s-", name);
-    size_t plen = strlen(prefix), n = 0;
-    DIR *d = opendir(root);
-    struct dirent *e;
-    while (d && n < max && (e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, plen) != 0)
-            continue;
-        char *end = NULL;
-        long pid = strtol(e->d_name + plen, &end, 10);
-        if (*end == '\0' && pid > 0)
-            pids[n++] = pid;
-    }
-    if (d)
-        closedir(d);
-    return n;
+    return mdm_fs_pid_entries(pids, max, root, prefix);
 }
 
 /* Puts the old dataset back or deletes it, from whether the registry still holds the

@@ -207,8 +207,8 @@ void staging_discard(staging *s)
     staging_free(s);
 }
 
-int dataset_storage_exists(const mdm_config *cfg, const char *backend, const char *name,
-                           bool *exists)
+int dataset_storage_exists(bool *exists, const mdm_config *cfg, const char *backend,
+                           const char *name)
 {
     *exists = false;
     const mdm_backend *b = mdm_backend_find(backend);
@@ -284,23 +284,22 @@ int staging_cleanup(const mdm_config *cfg, const char *backend, const char *name
     char prefix[PATH_MAX];
     snprintf(prefix, sizeof prefix, ".staging-%s-", name);
     const char *root = mdm_config_path(cfg, "datasets_path");
-    DIR *d = opendir(root);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+    long pids[64];
+    size_t npids = mdm_fs_pid_entries(pids, 64, root, prefix);
+    for (size_t i = 0; i < npids; i++) {
+        if (!(mdm_fs_process_gone(pids[i]) || pids[i] == (long)getpid()))
             continue;
-        char *end = NULL;
-        long pid = strtol(e->d_name + strlen(prefix), &end, 10);
-        if (*end || !(mdm_fs_process_gone(pid) || pid == (long)getpid()))
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", root, e->d_name);
-        MDM_INFO("removing %s, left by an interrupted registration", path);
-        if (mdm_fs_remove_tree(path) != 0 && !rc)
+        strbuf path = STRBUF_INIT;
+        strbuf_appendf(&path, "%s/%s%ld", root, prefix, pids[i]);
+        if (!strbuf_cstr(&path)) {
+            rc = MDM_ENOMEM;
+            break;
+        }
+        MDM_INFO("removing %s, left by an interrupted registration", path.data);
+        if (mdm_fs_remove_tree(path.data) != 0 && !rc)
             rc = MDM_EIO;
+        strbuf_free(&path);
     }
-    if (d)
-        closedir(d);
     if (rc || !is_server(b))
         return rc;
 

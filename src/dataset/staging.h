@@ -32,8 +32,8 @@ void staging_discard(staging *s);
 
 /* The dataset's own storage: <datasets_path>/<name>/ (whole directory) or the schema.
  * `exists` tells whether anything is there. */
-int dataset_storage_exists(const mdm_config *cfg, const char *backend, const char *name,
-                           bool *exists);
+int dataset_storage_exists(bool *exists, const mdm_config *cfg, const char *backend,
+                           const char *name);
 int dataset_storage_remove(const mdm_config *cfg, const char *backend, const char *name);
 
 /* Server backends: renames the schema of dataset `from` to the schema of dataset `to`

@@ -135,6 +135,16 @@ for backend in $backends; do
   run dataset register titanic "$KAGGLE" --force --target Fare --problem-type regression
   check "$backend --force replaces" status_is 0
   check "$backend --target and --problem-type" contains "$OUT" "Problem Type:  regression"
+  # --force with a file that cannot be read: the old dataset stays, whole and readable.
+  printf 'a,b\n1,"open\n2,y\n' >"$WORK/unterminated.csv"
+  run dataset register titanic "$WORK/unterminated.csv" --force
+  check "$backend --force with a bad file fails" status_is 1
+  check "$backend --force with a bad file says why" contains "$ERR" "unterminated"
+  run dataset list --format json
+  check "$backend --force with a bad file keeps the old dataset listed" json "assert [x['name'] for x in d]==['titanic']"
+  run dataset stats titanic --full --format json
+  check "$backend --force with a bad file keeps the old data" json "assert d['tables']['train']['row_count']==200 and d['tables']['test']['row_count']==100"
+  check "$backend --force with a bad file leaves no staging or trash" bash -c "! ls -a '$MDM_HOME_DIR/datasets' | grep -q -e '^.staging-' -e '^.trash-'"
   run dataset list --format json
   check "$backend list json" json "assert [x['name'] for x in d]==['titanic']"
   run dataset list --filter "problem_type=regression"

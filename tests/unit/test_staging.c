@@ -67,16 +67,16 @@ static void promote_makes_the_dataset(void **state)
 {
     (void)state;
     bool exists = true;
-    CHECK(dataset_storage_exists(cfg, backend, "iris", &exists));
+    CHECK(dataset_storage_exists(&exists, cfg, backend, "iris"));
     assert_false(exists);
     staging *st = NULL;
     CHECK(staging_open(&st, cfg, backend, "iris"));
     write_rows(staging_store(st), 150);
     /* Nothing is visible under the dataset's name until the promotion. */
-    CHECK(dataset_storage_exists(cfg, backend, "iris", &exists));
+    CHECK(dataset_storage_exists(&exists, cfg, backend, "iris"));
     assert_false(exists);
     CHECK(staging_promote(st));
-    CHECK(dataset_storage_exists(cfg, backend, "iris", &exists));
+    CHECK(dataset_storage_exists(&exists, cfg, backend, "iris"));
     assert_true(exists);
     assert_int_equal(final_rows("iris"), 150);
 
@@ -88,7 +88,7 @@ static void promote_makes_the_dataset(void **state)
     assert_int_equal(final_rows("iris"), 150);
 
     CHECK(dataset_storage_remove(cfg, backend, "iris"));
-    CHECK(dataset_storage_exists(cfg, backend, "iris", &exists));
+    CHECK(dataset_storage_exists(&exists, cfg, backend, "iris"));
     assert_false(exists);
 }
 
@@ -100,7 +100,7 @@ static void discard_leaves_nothing(void **state)
     write_rows(staging_store(st), 10);
     staging_discard(st);
     bool exists = true;
-    CHECK(dataset_storage_exists(cfg, backend, "ghost", &exists));
+    CHECK(dataset_storage_exists(&exists, cfg, backend, "ghost"));
     assert_false(exists);
     char path[512];
     snprintf(path, sizeof path, "%s/datasets/.staging-ghost-%ld", home, (long)getpid());
