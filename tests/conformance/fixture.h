@@ -68,5 +68,7 @@ extern const struct CMUnitTest pooling_tests[];
 extern const size_t pooling_ntests;
 extern const struct CMUnitTest load_tests[];
 extern const size_t load_ntests;
+extern const struct CMUnitTest query_tests[];
+extern const size_t query_ntests;
 
 #endif

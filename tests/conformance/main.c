@@ -182,6 +182,7 @@ int main(int argc, char **argv)
     GROUP(safety)
     GROUP(thread)
     GROUP(pooling)
+    GROUP(query)
     mdm_config_free(fx.cfg);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", temp_root);

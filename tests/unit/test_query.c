@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mdm/mdm.h"
+#include "storage/backends/query_support.h"
 
 #define CHECK(expr)                                                                        \
     do {                                                                                   \
@@ -382,6 +383,42 @@ static void cancel_interrupts(void **state)
     mdm_store_checkin(store, c);
 }
 
+/* ------------------------------------------------------------------ SQL text */
+
+static void statement_boundaries(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        bool more;
+        size_t len; /* when one statement */
+    } cases[] = {
+        {"SELECT 1", false, 8},
+        {"SELECT 1;  ;\n-- done\n/* really */ ", false, 8},
+        {"SELECT ';' AS x", false, 15},
+        {"SELECT \"a;b\" FROM t", false, 19},
+        {"SELECT $$ ; $$, $tag$ '; $$ $tag$", false, 33},
+        {"SELECT E'\\'; DROP', 'it''s;'", false, 28},
+        {"SELECT 1 -- ; DROP TABLE t", false, 8},
+        {"SELECT /* ; */ 1", false, 16},
+        {"SELECT $1", false, 9},
+        {"SELECT 1; SELECT 2", true, 0},
+        {"SELECT 1;DROP TABLE t;", true, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool more = false;
+        size_t len = query_statement_length(cases[i].sql, &more);
+        if (more != cases[i].more || (!more && len != cases[i].len))
+            fail_msg("'%s': more %d length %zu", cases[i].sql, more, len);
+    }
+    char first[16], second[16];
+    query_leading_keywords(" -- x\n ((select * from t))", first, second, sizeof first);
+    assert_string_equal(first, "SELECT");
+    query_leading_keywords("explain /* */ analyze delete from t", first, second, sizeof first);
+    assert_string_equal(first, "EXPLAIN");
+    assert_string_equal(second, "ANALYZE");
+}
+
 /* ------------------------------------------------------------------ main */
 
 static void remove_home(void)
@@ -412,7 +449,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(time_limit_interrupts, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_interrupts, setup, teardown),
     };
-    int failed = 0;
+    const struct CMUnitTest text[] = {cmocka_unit_test(statement_boundaries)};
+    int failed = _cmocka_run_group_tests("sql text", text, 1, NULL, NULL);
     static const char *const backends[] = {"sqlite", "duckdb", "postgres"};
     for (size_t i = 0; i < 3; i++) {
         backend = backends[i];

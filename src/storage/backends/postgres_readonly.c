@@ -216,8 +216,12 @@ int mdm_pg_readonly_query(mdm_backend_conn *c, const mdm_query_request *req,
     PQfreeCancel(cancel);
     if (rc < 0 || fired)
         rc = explain_failure(rc < 0 ? rc : MDM_ECANCELED, fired, req);
-    /* Nothing to keep: the SET LOCALs and the cursor end with the transaction. */
-    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+    /* Nothing to keep: the SET LOCALs and the cursor end with the transaction. A cancel
+     * sent just before the watch stopped may still reach the server and fail the first
+     * ROLLBACK: then a second one ends the transaction. */
+    for (int i = 0; i < 3 && PQtransactionStatus(c->pg) != PQTRANS_IDLE &&
+                    PQstatus(c->pg) == CONNECTION_OK;
+         i++)
         mdm_pg_exec_quietly(c, "ROLLBACK");
     return rc;
 }
