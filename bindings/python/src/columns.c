@@ -10,6 +10,7 @@
  * become the arrays' memory (a capsule owns them): nothing is copied.
  */
 #include "ext.h"
+#include "textdict.h"
 
 #include <math.h>
 #include <string.h>
@@ -17,22 +18,6 @@
 #define NS_PER_DAY 86400000000000LL
 #define DEDUP_MAX 65536     /* distinct strings kept for sharing per column */
 #define CATEGORY_MAX 65536  /* beyond this many distinct values, text stays objects */
-
-typedef struct entry {
-    uint64_t hash;
-    size_t off, len;
-    PyObject *obj;
-} entry;
-
-/* Distinct strings of one text column: open addressing over entries (index + 1). */
-typedef struct text_dict {
-    uint32_t *slots;
-    size_t nslots;      /* power of two */
-    entry *entries;
-    size_t n, cap;
-    char *arena;
-    size_t arena_len, arena_cap;
-} text_dict;
 
 typedef struct column {
     char *name;
@@ -42,7 +27,7 @@ typedef struct column {
     size_t nnull;
     bool as_codes;      /* text held as int32 codes into dict */
     bool dict_closed;   /* no more inserts (dedup limit reached) */
-    text_dict dict;
+    mdm_py_text_dict dict;
 } column;
 
 struct mdm_py_columns {
@@ -64,104 +49,6 @@ static size_t elem_size(const column *c)
     default:
         return 8;
     }
-}
-
-/* ------------------------------------------------------------------ text dictionary */
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)len;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0x100000001b3ULL;
-        h ^= h >> 29;
-    }
-    for (; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-    h ^= h >> 32;
-    return h ? h : 1;
-}
-
-static void dict_clear(text_dict *d)
-{
-    for (size_t i = 0; i < d->n; i++)
-        Py_XDECREF(d->entries[i].obj);
-    free(d->slots);
-    free(d->entries);
-    free(d->arena);
-    memset(d, 0, sizeof *d);
-}
-
-static int dict_grow_slots(text_dict *d)
-{
-    size_t nslots = d->nslots ? d->nslots * 2 : 1024;
-    uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < d->n; i++) {
-        size_t j = d->entries[i].hash & (nslots - 1);
-        while (slots[j])
-            j = (j + 1) & (nslots - 1);
-        slots[j] = (uint32_t)(i + 1);
-    }
-    free(d->slots);
-    d->slots = slots;
-    d->nslots = nslots;
-    return 0;
-}
-
-/* Finds s; *slot gets where it is or where it would go. Returns the entry index or -1. */
-static long dict_find(const text_dict *d, const char *s, size_t len, uint64_t h, size_t *slot)
-{
-    size_t j = h & (d->nslots - 1);
-    while (d->slots[j]) {
-        const entry *e = &d->entries[d->slots[j] - 1];
-        if (e->hash == h && e->len == len && memcmp(d->arena + e->off, s, len) == 0) {
-            *slot = j;
-            return (long)(d->slots[j] - 1);
-        }
-        j = (j + 1) & (d->nslots - 1);
-    }
-    *slot = j;
-    return -1;
-}
-
-/* Adds s (which dict_find did not find at `slot`) owning `obj`. Returns its index. */
-static long dict_add(text_dict *d, const char *s, size_t len, uint64_t h, size_t slot,
-                     PyObject *obj)
-{
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        entry *e = realloc(d->entries, cap * sizeof *e);
-        if (!e)
-            return -1;
-        d->entries = e;
-        d->cap = cap;
-    }
-    if (d->arena_len + len + 1 > d->arena_cap) {
-        size_t cap = d->arena_cap ? d->arena_cap : 4096;
-        while (cap < d->arena_len + len + 1)
-            cap *= 2;
-        char *a = realloc(d->arena, cap);
-        if (!a)
-            return -1;
-        d->arena = a;
-        d->arena_cap = cap;
-    }
-    memcpy(d->arena + d->arena_len, s, len);
-    entry *e = &d->entries[d->n];
-    e->hash = h;
-    e->off = d->arena_len;
-    e->len = len;
-    e->obj = obj;
-    d->arena_len += len;
-    d->slots[slot] = (uint32_t)(d->n + 1);
-    d->n++;
-    if (d->n * 2 > d->nslots && dict_grow_slots(d) < 0)
-        return -1; /* the entry is in; only the table stayed small: report it */
-    return (long)(d->n - 1);
 }
 
 /* ------------------------------------------------------------------ setup and growth */
@@ -192,7 +79,7 @@ static void release_values(mdm_py_columns *cols)
         c->values = NULL;
         c->mask = NULL;
         c->nnull = 0;
-        dict_clear(&c->dict);
+        mdm_py_dict_clear(&c->dict);
         c->as_codes = c->type == MDM_TYPE_TEXT && cols->opts.categorical;
         c->dict_closed = false;
     }
@@ -390,8 +277,8 @@ static int codes_to_objects(mdm_py_columns *cols, column *c, size_t upto)
 static int append_text(mdm_py_columns *cols, column *c, const mdm_batch *batch, size_t col,
                        size_t n)
 {
-    text_dict *d = &c->dict;
-    if (!d->slots && dict_grow_slots(d) < 0)
+    mdm_py_text_dict *d = &c->dict;
+    if (!d->slots && mdm_py_dict_grow_slots(d) < 0)
         goto nomem;
     PyObject *null_obj = cols->opts.text_null ? cols->opts.text_null : Py_None;
     for (size_t r = 0; r < n; r++) {
@@ -411,9 +298,9 @@ static int append_text(mdm_py_columns *cols, column *c, const mdm_batch *batch, 
         }
         size_t len;
         const char *s = mdm_batch_text(batch, col, r, &len);
-        uint64_t h = hash_bytes(s, len);
+        uint64_t h = mdm_py_hash_bytes(s, len);
         size_t slot;
-        long idx = dict_find(d, s, len, h, &slot);
+        long idx = mdm_py_dict_find(d, s, len, h, &slot);
         PyObject *obj;
         if (idx >= 0) {
             obj = d->entries[idx].obj;
@@ -430,7 +317,7 @@ static int append_text(mdm_py_columns *cols, column *c, const mdm_batch *batch, 
             }
             if (!c->dict_closed) {
                 Py_INCREF(obj);
-                idx = dict_add(d, s, len, h, slot, obj);
+                idx = mdm_py_dict_add(d, s, len, h, slot, obj);
                 if (idx < 0) {
                     Py_DECREF(obj);
                     Py_DECREF(obj);
@@ -717,65 +604,97 @@ fail:
 
 /* ------------------------------------------------------------------ joining ranges */
 
-mdm_py_columns *mdm_py_columns_join(mdm_py_columns **parts, size_t n)
+static int check_parts(mdm_py_columns **parts, size_t n, mdm_py_columns **first,
+                       size_t *total)
 {
-    mdm_py_columns *first = NULL;
-    size_t total = 0;
+    *first = NULL;
+    *total = 0;
     for (size_t i = 0; i < n; i++) {
         if (!parts[i]->ready)
             continue;
-        if (!first)
-            first = parts[i];
-        if (parts[i]->ncols != first->ncols || parts[i]->opts.categorical) {
+        if (!*first)
+            *first = parts[i];
+        if (parts[i]->ncols != (*first)->ncols || parts[i]->opts.categorical) {
             PyErr_SetString(mdm_py_MDMError, "the ranges of a read disagree on the columns");
+            return -1;
+        }
+        for (size_t c = 0; c < (*first)->ncols; c++)
+            if (parts[i]->cols[c].type != (*first)->cols[c].type) {
+                PyErr_SetString(mdm_py_MDMError, "the ranges of a read disagree on the types");
+                return -1;
+            }
+        *total += parts[i]->nrows;
+    }
+    if (!*first) {
+        PyErr_SetString(mdm_py_MDMError, "the read delivered no columns");
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends column c of every later range to the first's buffers, which grow in place
+ * (large blocks are remapped, not copied); each range's buffer goes as soon as it is
+ * copied, so the peak stays near one table plus one range. */
+static int join_column(mdm_py_columns **parts, size_t n, mdm_py_columns *dst, size_t c,
+                       size_t total)
+{
+    column *dc = &dst->cols[c];
+    size_t esize = elem_size(dc), at = dst->nrows;
+    void *v = realloc(dc->values, (total ? total : 1) * esize);
+    if (!v)
+        return -1;
+    dc->values = v;
+    bool nulls = false;
+    for (size_t i = 0; i < n; i++)
+        nulls |= parts[i]->ready && parts[i]->cols[c].nnull > 0;
+    if (nulls) {
+        uint8_t *m = dc->mask ? realloc(dc->mask, total ? total : 1) : calloc(total ? total : 1, 1);
+        if (!m)
+            return -1;
+        if (dc->mask)
+            memset(m + dst->nrows, 0, total - dst->nrows);
+        dc->mask = m;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mdm_py_columns *src = parts[i];
+        if (src == dst || !src->ready || src->nrows == 0)
+            continue;
+        column *sc = &src->cols[c];
+        size_t sn = src->nrows;
+        memcpy((char *)dc->values + at * esize, sc->values, sn * esize);
+        if (sc->mask)
+            memcpy(dc->mask + at, sc->mask, sn);
+        dc->nnull += sc->nnull;
+        free(sc->values); /* text: the references moved with the pointers */
+        sc->values = NULL;
+        at += sn;
+    }
+    return 0;
+}
+
+mdm_py_columns *mdm_py_columns_join(mdm_py_columns **parts, size_t n)
+{
+    mdm_py_columns *dst;
+    size_t total;
+    if (check_parts(parts, n, &dst, &total) < 0)
+        return NULL;
+    for (size_t c = 0; c < dst->ncols; c++)
+        if (join_column(parts, n, dst, c, total) < 0) {
+            /* Columns joined so far hold references of other ranges' rows beyond
+             * dst->nrows; those ranges no longer do. Drop them here. */
+            for (size_t k = 0; k < c; k++) {
+                column *dc = &dst->cols[k];
+                if (dc->type == MDM_TYPE_TEXT)
+                    for (size_t r = dst->nrows; r < total; r++)
+                        Py_CLEAR(((PyObject **)dc->values)[r]);
+            }
+            PyErr_NoMemory();
             return NULL;
         }
-        for (size_t c = 0; c < first->ncols; c++)
-            if (parts[i]->cols[c].type != first->cols[c].type) {
-                PyErr_SetString(mdm_py_MDMError, "the ranges of a read disagree on the types");
-                return NULL;
-            }
-        total += parts[i]->nrows;
-    }
-    if (!first) {
-        PyErr_SetString(mdm_py_MDMError, "the read delivered no columns");
-        return NULL;
-    }
-    mdm_py_columns *out = mdm_py_columns_new(&first->opts);
-    mdm_field *fields = calloc(first->ncols ? first->ncols : 1, sizeof *fields);
-    if (!out || !fields)
-        goto nomem;
-    for (size_t c = 0; c < first->ncols; c++)
-        fields[c] = (mdm_field){.name = first->cols[c].name, .type = first->cols[c].type};
-    if (mdm_py_columns_setup(out, fields, first->ncols) < 0 || grow(out, total) < 0)
-        goto nomem;
-    free(fields);
-    fields = NULL;
-    for (size_t c = 0; c < out->ncols; c++) {
-        column *oc = &out->cols[c];
-        size_t esize = elem_size(oc), at = 0;
-        for (size_t i = 0; i < n; i++)
-            if (parts[i]->ready && parts[i]->cols[c].nnull && ensure_mask(out, oc) < 0)
-                goto nomem;
-        for (size_t i = 0; i < n; i++) {
-            if (!parts[i]->ready || parts[i]->nrows == 0)
-                continue;
-            column *pc = &parts[i]->cols[c];
-            size_t pn = parts[i]->nrows;
-            memcpy((char *)oc->values + at * esize, pc->values, pn * esize);
-            if (pc->mask)
-                memcpy(oc->mask + at, pc->mask, pn);
-            oc->nnull += pc->nnull;
-            if (oc->type == MDM_TYPE_TEXT) /* the references moved */
-                memset(pc->values, 0, pn * sizeof(PyObject *));
-            at += pn;
-        }
-    }
-    out->nrows = total;
-    return out;
-nomem:
-    free(fields);
-    mdm_py_columns_free(out);
-    PyErr_NoMemory();
-    return NULL;
+    dst->nrows = total;
+    dst->cap = total;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] != dst && parts[i]->ready)
+            parts[i]->nrows = 0; /* emptied */
+    return dst;
 }

@@ -57,8 +57,9 @@ void mdm_py_columns_expect(mdm_py_columns *cols, int64_t rows);
 /* Sets the columns without a batch (a read that delivered none); 0 or -1 (no memory). */
 int mdm_py_columns_setup(mdm_py_columns *cols, const mdm_field *fields, size_t n);
 bool mdm_py_columns_ready(const mdm_py_columns *cols);
-/* One set of columns from the ranges of a read, in order (with the GIL; text references
- * move). Not for categorical columns. NULL with an exception set. */
+/* Joins the ranges of a read, in order, into the first range that has columns, which
+ * is returned (it still belongs to `parts`; the others are emptied). With the GIL; text
+ * references move. Not for categorical columns. NULL with an exception set. */
 mdm_py_columns *mdm_py_columns_join(mdm_py_columns **parts, size_t n);
 
 /* ------------------------------------------------------------------ parallel.c */

@@ -101,11 +101,10 @@ PyObject *mdm_py_read_parallel(mdm_dataset *ds, const mdm_table_read *req,
         mdm_py_columns *all[MDM_PY_MAX_PARTS];
         for (int i = 0; i < nparts; i++)
             all[i] = parts[i].cols;
+        /* The first range's columns grow to hold them all (freed with the parts). */
         mdm_py_columns *joined = mdm_py_columns_join(all, (size_t)nparts);
-        if (joined) {
+        if (joined)
             result = mdm_py_columns_finish(joined);
-            mdm_py_columns_free(joined);
-        }
     }
     for (int i = 0; i < nparts; i++) {
         Py_XDECREF(parts[i].exc_type);
