@@ -174,3 +174,14 @@ def test_parallel_ranges_equal_one_read(client, tmp_path):
             client.load_table("ranges", "data", threads=threads, nullable=True),
             client.load_table("ranges", "data", threads=1, nullable=True))
     assert one["n"].isna().sum() == len(range(0, 10_001, 7))
+
+
+def test_iterator_outlives_its_client(client, tmp_path, backend):
+    rows = ["k"] + [str(i) for i in range(1000)]
+    client.register_dataset("alive", write(tmp_path / "a.csv", "\n".join(rows) + "\n"),
+                            show_progress=False, no_features=True)
+    # The extension's iterator alone keeps the catalog its dataset handle came from.
+    it = mdm.MDMClient()._catalog.iter("alive", "data", 300)
+    import gc
+    gc.collect()
+    assert sum(len(cols[0][2]) for cols in it) == 1000

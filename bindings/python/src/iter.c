@@ -15,6 +15,7 @@
 
 typedef struct batch_iter {
     PyObject_HEAD
+    PyObject *catalog;        /* the Catalog whose handle `ds` came from: outlives it */
     mdm_dataset *ds;
     char *table;
     char **columns;
@@ -194,6 +195,7 @@ static void iter_dealloc(batch_iter *it)
         mdm_dataset_close(it->ds);
         Py_END_ALLOW_THREADS
     }
+    Py_XDECREF(it->catalog);
     free(it->table);
     for (size_t i = 0; i < it->ncolumns; i++)
         free(it->columns[i]);
@@ -273,6 +275,8 @@ PyObject *mdm_py_catalog_iter(mdm_py_catalog *self, PyObject *args, PyObject *kw
     it->ds = mdm_py_dataset_open(self, name);
     if (!it->ds)
         goto fail;
+    it->catalog = (PyObject *)self;
+    Py_INCREF(it->catalog);
     /* The table must exist now, not at the first next(). */
     const char *real;
     int rc = mdm_dataset_table_name(&real, it->ds, table);
