@@ -76,7 +76,7 @@ def _child_sum(_):
     return int(df["id"].sum()), int(df["s"].isna().sum())
 
 
-def test_fork_child_uses_the_client(loaded):
+def test_fork_child_uses_the_client(loaded, backend):
     parent = loaded.load_table("shared", "data")
     pid = os.fork()
     if pid == 0:  # the child: the inherited client and a new one both work
@@ -93,7 +93,8 @@ def test_fork_child_uses_the_client(loaded):
     # The parent's client is unharmed by the child.
     pd.testing.assert_frame_equal(loaded.load_table("shared", "data"), parent)
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(2) as pool:
+    # DuckDB lets one process at a time open a file: on DuckDB the children take turns.
+    with ctx.Pool(1 if backend == "duckdb" else 2) as pool:
         results = pool.map(_child_sum, range(4))
     assert results == [(int(parent["id"].sum()), int(parent["s"].isna().sum()))] * 4
 
