@@ -95,39 +95,44 @@ int mdm_catalog_update(mdm_dataset_info **out, mdm_catalog *cat, const char *nam
     if (!changes->description && !changes->target_column && !changes->problem_type &&
         !changes->id_columns && !changes->tags)
         return mdm_error_set(MDM_EINVALID, "No updates specified");
+    dataset_place place;
     name_lock *lock = NULL;
-    int rc = lock_name(&lock, cat, name, "updated");
-    if (!rc)
-        rc = replace_recover(cat->cfg, name);
+    int rc = dataset_place_resolve(&place, cat->cfg, name);
+    if (rc)
+        return rc;
+    if (!(rc = lock_name(&lock, cat, place.name, "updated")))
+        rc = replace_recover(cat->cfg, &place);
     if (!rc)
         rc = catalog_update(out, cat->cfg, name, changes);
     name_lock_release(lock);
+    dataset_place_clear(&place);
     return rc;
 }
 
 int mdm_catalog_remove(mdm_catalog *cat, const char *name)
 {
-    char norm[DATASET_NAME_BUF];
-    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
+    dataset_place place;
+    int rc = dataset_place_resolve(&place, cat->cfg, name);
     if (rc)
         return rc;
     name_lock *lock = NULL;
     dataset_info *info = NULL;
-    if ((rc = name_lock_try(&lock, cat->cfg, norm, "removed")) ||
-        (rc = replace_recover(cat->cfg, norm)))
+    if ((rc = name_lock_try(&lock, cat->cfg, place.name, "removed")) ||
+        (rc = replace_recover(cat->cfg, &place)))
         goto cleanup;
-    rc = catalog_load(&info, cat->cfg, norm);
+    rc = catalog_load_at(&info, &place);
     if (rc && rc != MDM_ENOTFOUND)
         goto cleanup;
     /* The registry entry goes first (the dataset no longer exists), then its data. */
-    if ((rc = catalog_remove(cat->cfg, norm)))
+    if ((rc = catalog_remove(cat->cfg, place.name)))
         goto cleanup;
     const char *backend = api_record_backend(info, cat->cfg);
     if (info && mdm_backend_find(backend))
-        rc = dataset_storage_remove(cat->cfg, backend, norm);
+        rc = dataset_storage_remove(cat->cfg, backend, place.name);
 cleanup:
     dataset_info_free(info);
     name_lock_release(lock);
+    dataset_place_clear(&place);
     return rc;
 }
 

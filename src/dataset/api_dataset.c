@@ -23,7 +23,7 @@ int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name)
     /* A `register --force` that died half way left its old dataset aside: put the
      * dataset back in order before reading it. */
     if (!rc)
-        rc = replace_settle(cat->cfg, ds->place.name);
+        rc = replace_settle(cat->cfg, &ds->place);
     if (!rc && (rc = catalog_load_at(&ds->info, &ds->place)) == MDM_ENOTFOUND)
         rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
     if (!rc) {

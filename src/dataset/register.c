@@ -97,7 +97,7 @@ static bool is_server(const char *backend)
 static int clear_the_way(reg *r)
 {
     bool committed = false;
-    int rc = replace_recover(r->cfg, r->place.name);
+    int rc = replace_recover(r->cfg, &r->place);
     if (!rc)
         rc = catalog_exists_at(&committed, &r->place);
     if (rc)
@@ -222,7 +222,7 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
         goto cleanup;
     /* From here on the new dataset is complete: the old one (--force) goes aside only
      * now, and comes back if anything below fails before the commit. */
-    if (r.old_backend[0] && (rc = replace_begin(&r.replacing, cfg, r.place.name, r.old_backend)))
+    if (r.old_backend[0] && (rc = replace_begin(&r.replacing, cfg, &r.place, r.old_backend)))
         goto cleanup;
     if ((rc = staging_promote(r.stage)))
         goto cleanup;
@@ -231,7 +231,10 @@ int dataset_register(dataset_info **out, mdm_strlist *notes, const mdm_config *c
      * promotion the storage is a leftover that the next registration removes. */
     if ((!opt->skip_analysis && (rc = register_write_statistics_file(&r, computed_at))) ||
         (rc = catalog_commit_at(&r.place, r.info))) {
-        if (!r.replacing)
+        /* A YAML that reached its place (only its directory's sync failed) is the
+         * commit: then the storage is the dataset's and stays. */
+        bool committed = false;
+        if (!r.replacing && catalog_exists_at(&committed, &r.place) == 0 && !committed)
             dataset_storage_remove(cfg, r.backend, r.place.name);
         goto cleanup;
     }

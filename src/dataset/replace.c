@@ -19,9 +19,8 @@
 
 struct replace {
     const mdm_config *cfg;
-    char *name;
+    const dataset_place *place; /* borrowed: the dataset's name, YAML and directory */
     char *old_backend;
-    char *live_dir;      /* <datasets_path>/<name> */
     char *trash_dir;     /* <datasets_path>/.trash-<name>-<pid> */
     char *trash_dataset; /* "<name>.t<pid>": the trash schema's dataset name */
     bool schema_moved;
@@ -46,15 +45,13 @@ static void replace_free(replace *r)
 {
     if (!r)
         return;
-    free(r->name);
     free(r->old_backend);
-    free(r->live_dir);
     free(r->trash_dir);
     free(r->trash_dataset);
     free(r);
 }
 
-static int replace_new(replace **out, const mdm_config *cfg, const char *name,
+static int replace_new(replace **out, const mdm_config *cfg, const dataset_place *place,
                        const char *old_backend, long pid)
 {
     replace *r = calloc(1, sizeof *r);
@@ -62,50 +59,47 @@ static int replace_new(replace **out, const mdm_config *cfg, const char *name,
     if (!r)
         return mdm_error_set(MDM_ENOMEM, "out of memory");
     r->cfg = cfg;
-    const char *root = mdm_config_path(cfg, "datasets_path");
-    r->name = strdup(name);
+    r->place = place;
     r->old_backend = old_backend ? strdup(old_backend) : NULL;
-    r->live_dir = join(root, name);
-    r->trash_dir = format("%s/.trash-%s-%ld", root, name, pid);
-    r->trash_dataset = format("%s%s.t%ld", name, "", pid);
-    if (!r->name || (old_backend && !r->old_backend) || !r->live_dir || !r->trash_dir ||
-        !r->trash_dataset)
+    r->trash_dir = format("%s/.trash-%s-%ld", mdm_config_path(cfg, "datasets_path"),
+                          place->name, pid);
+    r->trash_dataset = format("%s%s.t%ld", place->name, "", pid);
+    if ((old_backend && !r->old_backend) || !r->trash_dir || !r->trash_dataset)
         return mdm_error_set(MDM_ENOMEM, "out of memory");
     return 0;
 }
 
 static int settle(replace *r, const char *new_backend);
 
-int replace_begin(replace **out, const mdm_config *cfg, const char *name,
+int replace_begin(replace **out, const mdm_config *cfg, const dataset_place *place,
                   const char *old_backend)
 {
     *out = NULL;
     replace *r = NULL;
-    char *yaml_path = NULL, *yaml = NULL, *marker = NULL;
+    const char *name = place->name;
+    char *yaml = NULL, *marker = NULL;
     size_t len = 0;
     bool found = false;
-    int rc = replace_new(&r, cfg, name, old_backend, (long)getpid());
+    int rc = replace_new(&r, cfg, place, old_backend, (long)getpid());
     if (!rc)
-        rc = catalog_yaml_path(&yaml_path, cfg, name);
-    if (!rc)
-        rc = mdm_fs_read_file(&yaml, &len, &found, yaml_path);
+        rc = mdm_fs_read_file(&yaml, &len, &found, place->yaml);
     if (!rc && !found)
         rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", name);
-    if (!rc && !(marker = join(r->live_dir, MARKER)))
+    if (!rc && !(marker = join(r->place->dir, MARKER)))
         rc = mdm_error_set(MDM_ENOMEM, "out of memory");
     /* A dataset of the Python tool may have no directory: the journal needs one. */
     if (!rc)
-        rc = mdm_mkdirs(r->live_dir);
+        rc = mdm_mkdirs(r->place->dir);
     if (!rc)
         rc = mdm_fs_write_atomic(marker, yaml, len);
     if (!rc)
         rc = mdm_fs_fault("replace-marked", marker);
     if (!rc)
-        rc = mdm_fs_rename(r->live_dir, r->trash_dir);
+        rc = mdm_fs_rename(r->place->dir, r->trash_dir);
     if (!rc && (rc = dataset_schema_rename(&r->schema_moved, cfg, r->old_backend, name,
                                            r->trash_dataset))) {
         /* Nothing else moved: the directory goes back. */
-        if (mdm_fs_rename(r->trash_dir, r->live_dir) != 0)
+        if (mdm_fs_rename(r->trash_dir, r->place->dir) != 0)
             MDM_WARN("%s", mdm_error_last()->message);
     }
     if (!rc)
@@ -114,7 +108,6 @@ int replace_begin(replace **out, const mdm_config *cfg, const char *name,
         unlink(marker);
     free(marker);
     free(yaml);
-    free(yaml_path);
     if (rc) {
         /* A simulated failure after the move leaves the trash: undo puts it back. */
         if (r && mdm_fs_exists(r->trash_dir)) {
@@ -153,7 +146,7 @@ void replace_finish(replace *r)
     if (delete_trash(r) != 0)
         MDM_WARN("could not delete the replaced dataset '%s' (%s): %s; the next command on it "
                  "will",
-                 r->name, r->trash_dir, mdm_error_last()->message);
+                 r->place->name, r->trash_dir, mdm_error_last()->message);
     replace_free(r);
 }
 
@@ -177,22 +170,22 @@ static int restore(const replace *r, const char *new_backend)
         mdm_store_checkin(store, c);
         mdm_store_free(store);
         if (!rc && trash_schema)
-            rc = dataset_storage_remove(r->cfg, old->name, r->name);
+            rc = dataset_storage_remove(r->cfg, old->name, r->place->name);
         if (!rc && trash_schema)
             rc = dataset_schema_rename(&moved_back, r->cfg, old->name, r->trash_dataset,
-                                       r->name);
+                                       r->place->name);
     } else if (new_backend) {
         const mdm_backend *nb = mdm_backend_find(new_backend);
         /* A new server dataset promoted over an old file one: its schema goes. */
         if (nb && !nb->file_extension)
-            rc = dataset_storage_remove(r->cfg, nb->name, r->name);
+            rc = dataset_storage_remove(r->cfg, nb->name, r->place->name);
     }
     if (!rc)
-        rc = mdm_fs_remove_tree(r->live_dir);
+        rc = mdm_fs_remove_tree(r->place->dir);
     if (!rc)
-        rc = mdm_fs_rename(r->trash_dir, r->live_dir);
+        rc = mdm_fs_rename(r->trash_dir, r->place->dir);
     if (!rc) {
-        char *marker = join(r->live_dir, MARKER);
+        char *marker = join(r->place->dir, MARKER);
         if (marker)
             unlink(marker);
         free(marker);
@@ -212,7 +205,7 @@ static size_t find_trash(long *pids, size_t max, const char *root, const char *n
  * old text (see replace.h). `new_backend` (may be NULL) is the new dataset's. */
 static int settle(replace *r, const char *new_backend)
 {
-    char *marker = NULL, *old_text = NULL, *yaml_path = NULL, *yaml = NULL;
+    char *marker = NULL, *old_text = NULL, *yaml = NULL;
     size_t old_len = 0, len = 0;
     bool has_marker = false, has_yaml = false;
     dataset_info *old = NULL;
@@ -220,11 +213,9 @@ static int settle(replace *r, const char *new_backend)
     if (!rc)
         rc = mdm_fs_read_file(&old_text, &old_len, &has_marker, marker);
     if (!rc)
-        rc = catalog_yaml_path(&yaml_path, r->cfg, r->name);
-    if (!rc)
-        rc = mdm_fs_read_file(&yaml, &len, &has_yaml, yaml_path);
+        rc = mdm_fs_read_file(&yaml, &len, &has_yaml, r->place->yaml);
     if (!rc && !r->old_backend && has_marker &&
-        dataset_info_from_yaml(&old, old_text, old_len, marker, r->name) == 0 &&
+        dataset_info_from_yaml(&old, old_text, old_len, marker, r->place->name) == 0 &&
         old->database.backend &&
         !(r->old_backend = strdup(dataset_backend_registry_name(old->database.backend))))
         rc = mdm_error_set(MDM_ENOMEM, "out of memory");
@@ -234,12 +225,12 @@ static int settle(replace *r, const char *new_backend)
      * marker (mdm always writes one first) the old one is put back when its place is
      * empty. */
     bool committed = has_marker ? !(has_yaml && len == old_len && memcmp(yaml, old_text, len) == 0)
-                                : mdm_fs_exists(r->live_dir);
+                                : mdm_fs_exists(r->place->dir);
     if (committed) {
-        MDM_INFO("deleting %s, left by a finished replacement of '%s'", r->trash_dir, r->name);
+        MDM_INFO("deleting %s, left by a finished replacement of '%s'", r->trash_dir, r->place->name);
         rc = delete_trash(r);
     } else {
-        MDM_INFO("putting dataset '%s' back from %s: its replacement did not commit", r->name,
+        MDM_INFO("putting dataset '%s' back from %s: its replacement did not commit", r->place->name,
                  r->trash_dir);
         rc = restore(r, new_backend);
     }
@@ -247,7 +238,6 @@ cleanup:
     dataset_info_free(old);
     free(marker);
     free(old_text);
-    free(yaml_path);
     free(yaml);
     return rc;
 }
@@ -260,44 +250,43 @@ int replace_undo(replace *r, const char *new_backend)
     if (rc)
         MDM_WARN("could not settle the replacement of dataset '%s' (%s): %s; the next command "
                  "on it will",
-                 r->name, r->trash_dir, mdm_error_last()->message);
+                 r->place->name, r->trash_dir, mdm_error_last()->message);
     replace_free(r);
     return rc;
 }
 
 /* One trash place of a dead process. */
-static int settle_one(const mdm_config *cfg, const char *name, long pid)
+static int settle_one(const mdm_config *cfg, const dataset_place *place, long pid)
 {
     replace *r = NULL;
-    int rc = replace_new(&r, cfg, name, NULL, pid);
+    int rc = replace_new(&r, cfg, place, NULL, pid);
     if (!rc)
         rc = settle(r, NULL);
     replace_free(r);
     return rc;
 }
 
-int replace_recover(const mdm_config *cfg, const char *name)
+int replace_recover(const mdm_config *cfg, const dataset_place *place)
 {
-    char norm[512];
-    int rc = mdm_dataset_name_normalize(norm, sizeof norm, name);
     long pids[16];
-    size_t n = rc ? 0 : find_trash(pids, 16, mdm_config_path(cfg, "datasets_path"), norm);
+    size_t n = find_trash(pids, 16, mdm_config_path(cfg, "datasets_path"), place->name);
+    int rc = 0;
     for (size_t i = 0; !rc && i < n; i++)
         if (mdm_fs_process_gone(pids[i]) || pids[i] == (long)getpid())
-            rc = settle_one(cfg, norm, pids[i]);
+            rc = settle_one(cfg, place, pids[i]);
     return rc;
 }
 
-int replace_settle(const mdm_config *cfg, const char *name)
+int replace_settle(const mdm_config *cfg, const dataset_place *place)
 {
     long pid;
-    if (find_trash(&pid, 1, mdm_config_path(cfg, "datasets_path"), name) == 0)
+    if (find_trash(&pid, 1, mdm_config_path(cfg, "datasets_path"), place->name) == 0)
         return 0;
     name_lock *lock = NULL;
     uint64_t timeout_ms = (uint64_t)mdm_config_int(cfg, "database.connection_timeout") * 1000;
-    int rc = name_lock_acquire(&lock, cfg, name, "repaired", timeout_ms);
+    int rc = name_lock_acquire(&lock, cfg, place->name, "repaired", timeout_ms);
     if (!rc)
-        rc = replace_recover(cfg, name);
+        rc = replace_recover(cfg, place);
     name_lock_release(lock);
     return rc;
 }

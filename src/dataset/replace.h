@@ -15,14 +15,15 @@
 #ifndef MDM_DATASET_REPLACE_H
 #define MDM_DATASET_REPLACE_H
 
+#include "dataset/catalog.h"
 #include "dataset/dataset_info.h"
 #include "mdm/mdm.h"
 
 typedef struct replace replace;
 
-/* Moves the committed dataset `name` (normalized; `old_backend` its registry backend
- * name) aside. The caller holds the name's lock. */
-int replace_begin(replace **out, const mdm_config *cfg, const char *name,
+/* Moves the committed dataset at `place` (`old_backend` its registry backend name)
+ * aside. The caller holds the name's lock and keeps `place` alive as long as `*out`. */
+int replace_begin(replace **out, const mdm_config *cfg, const dataset_place *place,
                   const char *old_backend);
 /* After the new dataset's commit: deletes the trash (errors are logged) and frees. */
 void replace_finish(replace *r);
@@ -32,9 +33,9 @@ int replace_undo(replace *r, const char *new_backend);
 
 /* Settles the trash places of `name` left by processes that are gone, as described
  * above. The caller holds the name's lock. */
-int replace_recover(const mdm_config *cfg, const char *name);
+int replace_recover(const mdm_config *cfg, const dataset_place *place);
 /* For readers, who hold no lock: when a trash place of `name` exists, waits for the
  * name's lock (a replacement under way) and settles it. Cheap when there is none. */
-int replace_settle(const mdm_config *cfg, const char *name);
+int replace_settle(const mdm_config *cfg, const dataset_place *place);
 
 #endif

@@ -665,6 +665,59 @@ static void force_survives_a_crash_at_every_step(void **state)
     assert_nothing_of("crash");
 }
 
+/* The disk fails at `fail_step` of the registry YAML. */
+static const char *fail_step;
+
+static int fail_at(const char *step, const char *path, void *ctx)
+{
+    (void)ctx;
+    size_t n = strlen(path);
+    return strcmp(step, fail_step) == 0 && n > 9 && strcmp(path + n - 9, "/cut.yaml") == 0;
+}
+
+static void commit_failures(void **state)
+{
+    (void)state;
+    numbers_file("cut.csv", 6, 0);
+    mdm_register_options o = {.name = "cut", .path = file_path("cut.csv"), .backend = backend};
+    mdm_dataset_info *info = NULL;
+    /* Before the YAML's rename: nothing is registered and nothing is left. */
+    fail_step = "temp-written";
+    mdm_fs_set_fault_hook(fail_at, NULL);
+    assert_int_equal(mdm_dataset_register(&info, NULL, cat, &o), MDM_EIO);
+    mdm_fs_set_fault_hook(NULL, NULL);
+    assert_false(registered("cut"));
+    char path[800];
+    snprintf(path, sizeof path, "%s/datasets/cut", home);
+    assert_false(mdm_fs_exists(path));
+    /* After it (only the directory's sync failed): the error is reported, and the
+     * committed dataset keeps its data. */
+    fail_step = "renamed";
+    mdm_fs_set_fault_hook(fail_at, NULL);
+    assert_int_equal(mdm_dataset_register(&info, NULL, cat, &o), MDM_EIO);
+    mdm_fs_set_fault_hook(NULL, NULL);
+    assert_true(registered("cut"));
+    assert_int_equal(rows_of("cut"), 6);
+    /* The same for a replacement: the old one before the rename, the new one after. */
+    numbers_file("cut2.csv", 3, 0);
+    o.path = file_path("cut2.csv");
+    o.force = true;
+    fail_step = "temp-written";
+    mdm_fs_set_fault_hook(fail_at, NULL);
+    assert_int_equal(mdm_dataset_register(&info, NULL, cat, &o), MDM_EIO);
+    mdm_fs_set_fault_hook(NULL, NULL);
+    assert_int_equal(rows_of("cut"), 6);
+    assert_false(leftover(".trash-cut-"));
+    fail_step = "renamed";
+    mdm_fs_set_fault_hook(fail_at, NULL);
+    assert_int_equal(mdm_dataset_register(&info, NULL, cat, &o), MDM_EIO);
+    mdm_fs_set_fault_hook(NULL, NULL);
+    assert_int_equal(rows_of("cut"), 3);
+    assert_false(leftover(".trash-cut-"));
+    CHECK(mdm_catalog_remove(cat, "cut"));
+    assert_nothing_of("cut");
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int run(const char *b)
@@ -680,6 +733,7 @@ static int run(const char *b)
         cmocka_unit_test(cancel_leaves_nothing),
         cmocka_unit_test(force_with_a_bad_file_keeps_the_old),
         cmocka_unit_test(force_survives_a_crash_at_every_step),
+        cmocka_unit_test(commit_failures),
     };
     return _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
 }
