@@ -391,6 +391,14 @@ int mdm_dataset_read_arrow(struct ArrowArrayStream *out, mdm_dataset *ds,
 int mdm_dataset_query_arrow(struct ArrowArrayStream *out, mdm_dataset *ds, const char *sql,
                             const mdm_query_options *opt);
 
+/* ------------------------------------------------------------------ change stamp */
+
+/* A number that changes whenever the dataset's registry entry is written (register,
+ * --force, update, remove), by this process or another: a stat() of its registry YAML
+ * (inode, size, modification and change times), which every change replaces
+ * atomically. Cheap enough to call per request. MDM_ENOTFOUND when not registered. */
+int mdm_catalog_change_stamp(uint64_t *stamp, mdm_catalog *cat, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

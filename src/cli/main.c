@@ -20,7 +20,8 @@ static void usage(FILE *f)
           "  info       Show configuration, storage backends and system information.\n"
           "  config     Show and change the configuration.\n"
           "  dataset    Register datasets and work with them.\n"
-          "  batch      Run a dataset command over several datasets.\n",
+          "  batch      Run a dataset command over several datasets.\n"
+          "  serve      Serve datasets over HTTP (JSON API, SQL, metrics, dashboard).\n",
           f);
 }
 
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
         return cli_dataset(argc - 1, argv + 1);
     if (strcmp(cmd, "batch") == 0)
         return cli_batch(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "Error: No such command '%s'. Try 'mdm --help'.\n", cmd);
     return 2;
 }
