@@ -88,8 +88,8 @@ int route_update(request *req, reply *rep);
 int route_remove(request *req, reply *rep);
 
 /* Request counts for /api/metrics.json and the Prometheus text (server.c). */
-void server_request_stats(uint64_t *total, uint64_t by_status[600], double *p50_ms,
-                          double *p99_ms);
+void server_request_stats(uint64_t *total, uint64_t *in_flight, uint64_t by_status[600],
+                          double *p50_ms, double *p99_ms);
 
 /* The embedded dashboard page (generated at build time). */
 extern const unsigned char mdm_dashboard_html[];

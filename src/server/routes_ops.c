@@ -139,11 +139,11 @@ int route_metrics_json(request *req, reply *rep)
 {
     cache_stats cs;
     update_cache_gauges(req->srv, &cs);
-    uint64_t total, *by = calloc(600, sizeof *by);
+    uint64_t total, in_flight, *by = calloc(600, sizeof *by);
     double p50, p99;
     if (!by)
         return reply_error(rep, 500, "ENOMEM", "out of memory");
-    server_request_stats(&total, by, &p50, &p99);
+    server_request_stats(&total, &in_flight, by, &p50, &p99);
     json_t *bys = json_object();
     for (int i = 100; i < 600; i++)
         if (by[i]) {
@@ -158,8 +158,8 @@ int route_metrics_json(request *req, reply *rep)
     gmtime_r(&t, &tm);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_t *doc = json_pack(
-        "{s:s,s:o,s:{s:I,s:o,s:f,s:f},s:{s:I,s:I,s:I,s:I}}", "time", now, "pools",
-        pools_json(NULL), "requests", "total", (json_int_t)total, "by_status", bys, "p50_ms", p50,
+        "{s:s,s:o,s:{s:I,s:I,s:o,s:f,s:f},s:{s:I,s:I,s:I,s:I}}", "time", now, "pools",
+        pools_json(NULL), "requests", "total", (json_int_t)total, "in_flight", (json_int_t)in_flight, "by_status", bys, "p50_ms", p50,
         "p99_ms", p99, "cache", "hits", (json_int_t)cs.hits, "misses", (json_int_t)cs.misses,
         "bytes", (json_int_t)cs.bytes, "entries", (json_int_t)cs.entries);
     return reply_doc(rep, 200, doc);

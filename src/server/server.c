@@ -38,9 +38,11 @@ static atomic_uint_fast64_t total_requests;
 static atomic_uint_fast64_t status_counts[600];
 static mdm_histogram *all_latency;
 
-void server_request_stats(uint64_t *total, uint64_t by_status[600], double *p50_ms, double *p99_ms)
+void server_request_stats(uint64_t *total, uint64_t *in_flight, uint64_t by_status[600],
+                          double *p50_ms, double *p99_ms)
 {
     *total = atomic_load(&total_requests);
+    *in_flight = atomic_load(&inflight);
     for (int i = 0; i < 600; i++)
         by_status[i] = atomic_load(&status_counts[i]);
     *p50_ms = all_latency ? mdm_histogram_quantile(all_latency, 0.5) * 1000 : 0;
@@ -492,6 +494,9 @@ int mdm_serve_run(mdm_catalog *cat, const mdm_serve_options *opt)
     MHD_stop_daemon(d);
     handles_free(srv.handles);
     cache_free(srv.cache);
+    /* A second signal during the drain is pending: it must not kill the exit. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     fprintf(stderr, "mdm serve: stopped\n");
     return 0;
