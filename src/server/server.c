@@ -119,7 +119,8 @@ const char *req_arg(const request *req, const char *key)
 static size_t split(char *path, char **segs)
 {
     size_t n = 0;
-    for (char *p = strtok(path, "/"); p; p = strtok(NULL, "/")) {
+    char *save = NULL;
+    for (char *p = strtok_r(path, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
         if (n == MAX_SEGMENTS)
             return MAX_SEGMENTS + 1;
         segs[n++] = p;
