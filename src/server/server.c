@@ -29,6 +29,7 @@ typedef struct conn_ctx {
     bool counted;
     int status;
     const char *route; /* pattern for metrics, or "unmatched" */
+    size_t route_idx;  /* index into server_routes, or one of the pseudo routes after it */
     char method[12];
     char path[200];
 } conn_ctx;
@@ -37,6 +38,36 @@ static atomic_uint_fast64_t inflight;
 static atomic_uint_fast64_t total_requests;
 static atomic_uint_fast64_t status_counts[600];
 static mdm_histogram *all_latency;
+
+/* Metric pointers per route (and per status), found once: the registry's lookup takes
+ * a process-wide lock and parses the labels. Pseudo routes follow the table's. */
+#define MAX_ROUTES 64
+enum { PSEUDO_UNMATCHED, PSEUDO_METHOD, PSEUDO_OPTIONS, NPSEUDO };
+static const char *const pseudo_names[NPSEUDO] = {"unmatched", "method_not_allowed", "OPTIONS"};
+static _Atomic(mdm_counter *) route_counters[MAX_ROUTES + NPSEUDO][600];
+static _Atomic(mdm_histogram *) route_latency[MAX_ROUTES + NPSEUDO];
+
+static void observe(size_t idx, const char *name, int status, double secs)
+{
+    if (idx >= MAX_ROUTES + NPSEUDO || status < 100 || status >= 600)
+        return;
+    char labels[300];
+    mdm_counter *c = atomic_load(&route_counters[idx][status]);
+    if (!c) {
+        snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", name, status);
+        c = mdm_metrics_counter("mdm_http_requests_total", "HTTP requests by route and status", labels);
+        atomic_store(&route_counters[idx][status], c);
+    }
+    mdm_counter_add(c, 1);
+    mdm_histogram *h = atomic_load(&route_latency[idx]);
+    if (!h) {
+        snprintf(labels, sizeof labels, "route=\"%s\"", name);
+        h = mdm_metrics_histogram("mdm_http_request_duration_seconds", "HTTP request latency by route",
+                                  labels);
+        atomic_store(&route_latency[idx], h);
+    }
+    mdm_histogram_observe(h, secs);
+}
 
 void server_request_stats(uint64_t *total, uint64_t *in_flight, uint64_t by_status[600],
                           double *p50_ms, double *p99_ms)
@@ -199,20 +230,24 @@ static void dispatch(server *srv, conn_ctx *ctx, struct MHD_Connection *c, const
         if (allow[0] && strcmp(method, "OPTIONS") == 0 && srv->opt.cors_origin) {
             rep->status = 204;
             rep->ctype = "text/plain";
-            ctx->route = "OPTIONS";
+            ctx->route = pseudo_names[PSEUDO_OPTIONS];
+            ctx->route_idx = MAX_ROUTES + PSEUDO_OPTIONS;
             return;
         }
         if (allow[0]) {
-            ctx->route = "method_not_allowed";
+            ctx->route = pseudo_names[PSEUDO_METHOD];
+            ctx->route_idx = MAX_ROUTES + PSEUDO_METHOD;
             reply_error(rep, 405, "EMETHOD", "Method %s not allowed here (allowed: %s)", method,
                         allow);
             return;
         }
-        ctx->route = "unmatched";
+        ctx->route = pseudo_names[PSEUDO_UNMATCHED];
+        ctx->route_idx = MAX_ROUTES + PSEUDO_UNMATCHED;
         reply_error(rep, 404, "ENOTFOUND", "No route %s %s", method, url);
         return;
     }
     ctx->route = found->pattern;
+    ctx->route_idx = (size_t)(found - server_routes);
     bool need = found->token || (!is_loopback_host(srv->opt.host) && strcmp(found->pattern, "/health") != 0);
     if (need) {
         if (!srv->has_token) {
@@ -288,7 +323,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!ctx)
             return MHD_NO;
         ctx->start_ns = mdm_now_ns();
-        ctx->route = "unmatched";
+        ctx->route = pseudo_names[PSEUDO_UNMATCHED];
+        ctx->route_idx = MAX_ROUTES + PSEUDO_UNMATCHED;
         snprintf(ctx->method, sizeof ctx->method, "%s", method);
         snprintf(ctx->path, sizeof ctx->path, "%s", url);
         *con_cls = ctx;
@@ -333,15 +369,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
     int status = ctx->status ? ctx->status : (ci ? (int)ci->http_status : 0);
     double secs = (double)(mdm_now_ns() - ctx->start_ns) / 1e9;
-    char labels[300];
-    snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", ctx->route, status);
-    mdm_counter_add(mdm_metrics_counter("mdm_http_requests_total", "HTTP requests by route and status",
-                                        labels),
-                    1);
-    snprintf(labels, sizeof labels, "route=\"%s\"", ctx->route);
-    mdm_histogram_observe(mdm_metrics_histogram("mdm_http_request_duration_seconds",
-                                                "HTTP request latency by route", labels),
-                          secs);
+    observe(ctx->route_idx, ctx->route, status, secs);
     mdm_histogram_observe(all_latency, secs);
     atomic_fetch_add(&total_requests, 1);
     if (status > 0 && status < 600)
@@ -381,6 +409,9 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 int mdm_serve_run(mdm_catalog *cat, const mdm_serve_options *opt)
 {
     server srv = {.cat = cat, .cfg = mdm_catalog_config(cat), .opt = *opt};
+    if (server_nroutes > MAX_ROUTES)
+        return mdm_error_set(MDM_EINVALID, "too many routes (%zu, at most %d)", server_nroutes,
+                             MAX_ROUTES);
     if (!srv.opt.host)
         srv.opt.host = "127.0.0.1";
     if (!srv.opt.threads) {
