@@ -9,6 +9,7 @@
 #include "mdm/dataset.h"
 #include "server/cache.h"
 #include "server/handles.h"
+#include "server/redis_tier.h"
 #include "server/server.h"
 
 typedef struct server {
@@ -16,6 +17,7 @@ typedef struct server {
     const mdm_config *cfg;
     handles *handles;
     cache *cache;
+    redis_tier *redis;     /* shared second tier, or NULL */
     mdm_serve_options opt;
     char token[512];
     bool has_token;

@@ -69,11 +69,21 @@ static bool cache_lookup(request *req, reply *rep, const char *key)
     char *body;
     size_t len;
     if (cache_get(req->srv->cache, key, &body, &len, ctype, sizeof ctype) != 0) {
-        if (req->srv->cache)
-            mdm_counter_add(mdm_metrics_counter("mdm_cache_misses_total", "Response cache misses", NULL), 1);
-        return false;
+        if (redis_tier_get(req->srv->redis, key, &body, &len, ctype, sizeof ctype) == 0) {
+            cache_put(req->srv->cache, key, body, len, ctype);
+            mdm_counter_add(mdm_metrics_counter("mdm_cache_shared_hits_total",
+                                                "Response cache misses served by Redis", NULL),
+                            1);
+        } else {
+            if (req->srv->cache)
+                mdm_counter_add(mdm_metrics_counter("mdm_cache_misses_total",
+                                                    "Response cache misses", NULL),
+                                1);
+            return false;
+        }
+    } else {
+        mdm_counter_add(mdm_metrics_counter("mdm_cache_hits_total", "Response cache hits", NULL), 1);
     }
-    mdm_counter_add(mdm_metrics_counter("mdm_cache_hits_total", "Response cache hits", NULL), 1);
     reply_json(rep, 200, body, len);
     rep->ctype = strcmp(ctype, "text/csv") == 0 ? "text/csv; charset=utf-8"
                  : strncmp(ctype, "application/json", 16) == 0 ? "application/json"
@@ -87,6 +97,7 @@ static void cache_store(request *req, reply *rep, const char *key, const char *c
     if (rep->status != 200 || !rep->body)
         return;
     cache_put(req->srv->cache, key, rep->body, rep->len, ctype);
+    redis_tier_put(req->srv->redis, key, rep->body, rep->len, ctype);
     rep->cache = req->srv->cache ? "miss" : NULL;
 }
 

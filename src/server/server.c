@@ -459,8 +459,21 @@ int mdm_serve_run(mdm_catalog *cat, const mdm_serve_options *opt)
         handles_free(srv.handles);
         return rc;
     }
-    if (mdm_config_str(cfg, "cache.redis_url"))
-        MDM_WARN("cache.redis_url is set but this build keeps its cache in memory only");
+    const char *redis_url = mdm_config_str(cfg, "cache.redis_url");
+    if (srv.cache && redis_url) {
+        int64_t ttl = mdm_config_int(cfg, "cache.ttl_seconds");
+        rc = redis_tier_new(&srv.redis, redis_url, (uint64_t)(ttl > 0 ? ttl : 0));
+        if (rc == MDM_ENOTSUP) {
+            MDM_WARN("%s", mdm_error_last()->message);
+            rc = 0;
+        }
+        if (rc) {
+            freeaddrinfo(ai);
+            cache_free(srv.cache);
+            handles_free(srv.handles);
+            return rc;
+        }
+    }
     all_latency = mdm_metrics_histogram("mdm_http_request_all_duration_seconds",
                                         "HTTP request latency, all routes", NULL);
     srv.started_ns = mdm_now_ns();
@@ -491,6 +504,7 @@ int mdm_serve_run(mdm_catalog *cat, const mdm_serve_options *opt)
     freeaddrinfo(ai);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        redis_tier_free(srv.redis);
         cache_free(srv.cache);
         handles_free(srv.handles);
         return mdm_error_set(MDM_EIO, "Cannot listen on %s:%u: %s", srv.opt.host, srv.opt.port,
@@ -525,6 +539,7 @@ int mdm_serve_run(mdm_catalog *cat, const mdm_serve_options *opt)
                  (unsigned long long)left, srv.opt.drain_timeout_ms);
     MHD_stop_daemon(d);
     handles_free(srv.handles);
+    redis_tier_free(srv.redis);
     cache_free(srv.cache);
     /* A second signal during the drain is pending: it must not kill the exit. */
     signal(SIGTERM, SIG_IGN);

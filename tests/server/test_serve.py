@@ -280,6 +280,55 @@ def sigterm_in_flight(env, work):
     check("SIGTERM: request logged", "POST /api/datasets/toy_sqlite/query 200" in open(srv.log).read())
 
 
+def redis_tier(env, work):
+    """Two servers share cache.redis_url: what one computed the other serves; with
+    Redis gone, requests keep working from memory."""
+    import shutil as _sh
+    import subprocess
+    exe = _sh.which("redis-server")
+    if not exe:
+        print("redis-server missing: shared cache tier not tested", file=sys.stderr)
+        check("redis-server installed (scripts/setup)", os.environ.get("MDM_REQUIRE_POSTGRES") != "1")
+        return
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    redis = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        renv = dict(env, MDM_CACHE_REDIS_URL=f"redis://127.0.0.1:{port}")
+        a = Server(renv, work, name="redis_a")
+        b = Server(renv, work, name="redis_b")
+        q = {"sql": "SELECT name, sum(score) AS s FROM train GROUP BY name ORDER BY name", "limit": 50}
+        st1, h1, d1 = a.request("POST", "/api/datasets/toy_sqlite/query", q)
+        st2, h2, d2 = b.request("POST", "/api/datasets/toy_sqlite/query", q)
+        check("redis: first server misses", st1 == 200 and h1.get("x-cache") == "miss", h1)
+        check("redis: second server hits what the first stored", st2 == 200 and h2.get("x-cache") == "hit"
+              and d1 == d2, h2)
+        redis.kill()
+        redis.wait()
+        q2 = {"sql": "SELECT count(*) AS n FROM test", "limit": 5}
+        ok = all(a.request("POST", "/api/datasets/toy_sqlite/query", q2)[0] == 200 for _ in range(3))
+        st3, h3, _ = a.request("POST", "/api/datasets/toy_sqlite/query", q2)
+        check("redis gone: requests still answered, from memory", ok and st3 == 200 and h3.get("x-cache") == "hit", h3)
+        st4, _, _ = b.request("POST", "/api/datasets/toy_sqlite/query", {"sql": "SELECT 42 AS x"})
+        check("redis gone: new queries still answered", st4 == 200, st4)
+        check("redis servers exit 0", a.stop() == 0 and b.stop() == 0)
+        check("redis failure logged", "memory cache alone" in open(a.log).read())
+    finally:
+        if redis.poll() is None:
+            redis.kill()
+            redis.wait()
+
+
 def main():
     work = workdir()
     os.environ["SERVE_WORK"] = work
@@ -299,6 +348,7 @@ def main():
         log = open(srv.log).read()
         check("one log line per request", "GET /health 200" in log and " ms" in log, log[-500:])
         auth_binding(env, work)
+        redis_tier(env, work)
         sigterm_in_flight(env, work)
     finally:
         cleanup(work)
