@@ -43,6 +43,7 @@ typedef struct reply {
     uint64_t fd_size;
     char disposition[300]; /* Content-Disposition, "" for none */
     const char *cache;     /* X-Cache: "hit", "miss" or NULL */
+    void *response;        /* a ready struct MHD_Response (streamed), sent as it is */
 } reply;
 
 typedef int (*route_fn)(request *req, reply *rep);

@@ -9,8 +9,12 @@
 #include "server/buf.h"
 #include "server/encode.h"
 #include "server/internal.h"
+#include "server/stream.h"
 
-#define MAX_PAGE_ROWS 100000
+#define MAX_PAGE_ROWS 10000000
+/* Pages above this many rows are streamed (and not cached); smaller ones are built,
+ * cached and sent in one piece. */
+#define STREAM_ROWS 10000
 #define MAX_QUERY_ROWS 100000
 #define MAX_RESPONSE_BYTES (256u << 20)
 #define MAX_QUERY_TIMEOUT_MS 300000
@@ -312,6 +316,19 @@ int route_table(request *req, reply *rep)
     }
     mdm_table_read rd = {.table = table, .columns = columns ? (const char *const *)names : NULL,
                          .ncolumns = ncols, .limit = limit, .offset = offset};
+    if (limit > STREAM_ROWS) {
+        struct MHD_Response *resp = NULL;
+        rc = page_stream_start(&resp, req->srv->handles, ref, ds, &rd, csv);
+        if (rc) {
+            reply_mdm_error(rep, rc);
+            goto cleanup;
+        }
+        ref = NULL; /* the response holds it now */
+        rep->status = 200;
+        rep->response = resp;
+        rep->ctype = csv ? "text/csv; charset=utf-8" : "application/json";
+        goto cleanup;
+    }
     rc = mdm_dataset_read(ds, &rd, page_encode_batch, &enc);
     if (rc) {
         reply_mdm_error(rep, rc);

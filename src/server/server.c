@@ -275,7 +275,10 @@ static void dispatch(server *srv, conn_ctx *ctx, struct MHD_Connection *c, const
 static enum MHD_Result queue(server *srv, struct MHD_Connection *c, conn_ctx *ctx, reply *rep)
 {
     struct MHD_Response *resp;
-    if (rep->fd >= 0) {
+    if (rep->response) {
+        resp = rep->response;
+        rep->response = NULL;
+    } else if (rep->fd >= 0) {
         resp = MHD_create_response_from_fd64(rep->fd_size, rep->fd);
         rep->fd = -1; /* MHD closes it */
     } else {
