@@ -266,6 +266,34 @@ def auth_binding(env, work):
     check("no-token server exits 0", srv.stop() == 0)
 
 
+def idle_client(env, work):
+    """A client that never finishes its request headers, and one that idles on a
+    keep-alive connection, are disconnected by the server (--idle-timeout)."""
+    srv = Server(env, work, "--idle-timeout", "1", name="idle")
+    slow = socket.create_connection(("127.0.0.1", srv.port))
+    slow.settimeout(30)  # a safety net only: the server's close decides
+    slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # no blank line: never complete
+    idle = socket.create_connection(("127.0.0.1", srv.port))
+    idle.settimeout(30)
+    idle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = idle.recv(4096)
+    try:
+        got = slow.recv(4096)
+    except socket.timeout:
+        got = None
+    check("half-sent request disconnected", got is not None and b"200" not in got, got)
+    try:
+        rest = idle.recv(4096)
+    except socket.timeout:
+        rest = None
+    check("idle keep-alive disconnected", b"200 OK" in first and rest == b"", (first, rest))
+    st, _, _ = srv.json("GET", "/health")
+    check("others served meanwhile", st == 200)
+    slow.close()
+    idle.close()
+    check("idle server exits 0", srv.stop() == 0)
+
+
 def sigterm_in_flight(env, work):
     srv = Server(env, work, "--token", TOKEN, name="sigterm")
     result = {}
@@ -360,6 +388,7 @@ def main():
         check("one log line per request", "GET /health 200" in log and " ms" in log, log[-500:])
         auth_binding(env, work)
         redis_tier(env, work)
+        idle_client(env, work)
         sigterm_in_flight(env, work)
     finally:
         cleanup(work)
