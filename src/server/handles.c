@@ -157,20 +157,3 @@ void handles_forget(handles *h, const char *name)
     if (victim && close)
         destroy(victim);
 }
-
-void handles_each(handles *h, void (*fn)(mdm_dataset *ds, void *ctx), void *ctx)
-{
-    /* Take references under the lock, call outside it. */
-    handle_ref *refs[64];
-    size_t n = 0;
-    pthread_mutex_lock(&h->lock);
-    for (handle_ref *r = h->list; r && n < 64; r = r->next) {
-        r->refs++;
-        refs[n++] = r;
-    }
-    pthread_mutex_unlock(&h->lock);
-    for (size_t i = 0; i < n; i++) {
-        fn(refs[i]->ds, ctx);
-        handles_put(h, refs[i]);
-    }
-}

@@ -19,7 +19,5 @@ int handles_get(handle_ref **ref, mdm_dataset **ds, handles *h, const char *name
 void handles_put(handles *h, handle_ref *ref);
 /* Forgets the dataset's handle (closed once its last user puts it back). */
 void handles_forget(handles *h, const char *name);
-/* Calls fn for each open handle's dataset (for /ready), under no lock of the caller's. */
-void handles_each(handles *h, void (*fn)(mdm_dataset *ds, void *ctx), void *ctx);
 
 #endif

@@ -280,7 +280,8 @@ static enum MHD_Result queue(server *srv, struct MHD_Connection *c, conn_ctx *ct
         rep->response = NULL;
     } else if (rep->fd >= 0) {
         resp = MHD_create_response_from_fd64(rep->fd_size, rep->fd);
-        rep->fd = -1; /* MHD closes it */
+        if (resp)
+            rep->fd = -1; /* MHD closes it */
     } else {
         resp = MHD_create_response_from_buffer(rep->len, rep->body ? rep->body : (char *)"",
                                                rep->body ? MHD_RESPMEM_MUST_FREE
@@ -288,10 +289,8 @@ static enum MHD_Result queue(server *srv, struct MHD_Connection *c, conn_ctx *ct
         if (resp)
             rep->body = NULL;
     }
-    if (!resp) {
-        free(rep->body);
-        return MHD_NO;
-    }
+    if (!resp)
+        return MHD_NO; /* the caller frees what rep still holds */
     if (rep->ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -335,7 +334,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > srv->opt.max_body) {
             reply_error(&rep, 413, "ETOOLARGE", "Request body over %zu bytes", srv->opt.max_body);
-            return queue(srv, c, ctx, &rep);
+            enum MHD_Result r = queue(srv, c, ctx, &rep);
+            free(rep.body);
+            return r;
         }
         return MHD_YES;
     }
