@@ -454,6 +454,14 @@ MDM_EXTERN const char *mdm_dashboard_html(void);
  * summary), so that it works when opened as a file. */
 MDM_EXTERN int mdm_dashboard_write(mdm_catalog *cat, const char *path);
 
+/* ------------------------------------------------------------------ change stamp */
+
+/* A number that changes whenever the dataset's registry entry is written (register,
+ * --force, update, remove), by this process or another: a stat() of its registry YAML
+ * (inode, size, modification and change times), which every change replaces
+ * atomically. Cheap enough to call per request. MDM_ENOTFOUND when not registered. */
+MDM_EXTERN int mdm_catalog_change_stamp(uint64_t *stamp, mdm_catalog *cat, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,5 +17,6 @@ int cli_dataset_remove(int argc, char **argv);
 int cli_dataset_export(int argc, char **argv);
 int cli_batch_export(int argc, char **argv);
 int cli_metrics(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 #endif

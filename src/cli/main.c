@@ -21,7 +21,8 @@ static void usage(FILE *f)
           "  config     Show and change the configuration.\n"
           "  dataset    Register datasets and work with them.\n"
           "  batch      Run a dataset command over several datasets.\n"
-          "  stats      Operation history, logs and the dashboard.\n",
+          "  stats      Operation history, logs and the dashboard.\n"
+          "  serve      Serve datasets over HTTP (JSON API, SQL, metrics, dashboard).\n",
           f);
 }
 
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
         return cli_batch(argc - 1, argv + 1);
     if (strcmp(cmd, "stats") == 0)
         return cli_metrics(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "Error: No such command '%s'. Try 'mdm --help'.\n", cmd);
     return 2;
 }

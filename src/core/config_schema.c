@@ -111,6 +111,11 @@ const config_key mdm_config_keys[] = {
     E("export.compression", "zip", compressions, "export compression"),
     B("export.include_metadata", "true", "write <name>_metadata.json beside exports"),
 
+    B("cache.enabled", "true", "mdm serve: keep query results and table pages in memory"),
+    I("cache.max_bytes", "67108864", 0, BIG, "mdm serve: bytes of cached responses at most (LRU)"),
+    I("cache.ttl_seconds", "300", 0, BIG, "mdm serve: seconds a cached response is served"),
+    SN("cache.redis_url", NULL, "mdm serve: shared second cache tier (redis://host:port)"),
+
     B("validation.before_features.check_duplicates", "true", "count duplicate rows"),
     B("validation.before_features.drop_duplicates", "true", "drop duplicate rows"),
     B("validation.before_features.signal_detection", "false", "drop signal-less columns"),

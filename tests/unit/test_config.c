@@ -395,7 +395,7 @@ static void test_unknown_keys_warn_with_closest_key(void **state)
              "unknown configuration key 'batch_size' in %s line 4; did you mean 'performance.batch_size'?\n"
              "unknown configuration key 'databse' in %s line 5; did you mean 'database'?\n"
              "unknown configuration key 'zzzzzzzzz' in %s line 7; known sections: paths, database, "
-             "performance, logging, feature_engineering, history, export, validation, cli, development\n"
+             "performance, logging, feature_engineering, history, export, cache, validation, cli, development\n"
              "unknown configuration key 'logging.colour' in %s line 9; known keys under 'logging': level, "
              "file, max_bytes, backup_count, format\n"
              "unknown configuration key 'paths.dataset_path' in %s line 11; did you mean "
