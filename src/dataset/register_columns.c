@@ -7,6 +7,7 @@
 #include "core/strbuf.h"
 #include "dataset/detect.h"
 #include "dataset/register_internal.h"
+#include "io/infer.h"
 
 const loaded_table *register_find_table(const reg *r, const char *kind)
 {
@@ -169,8 +170,8 @@ int register_detect(reg *r)
     return rc;
 }
 
-/* The semantic-type rule. io/infer.c holds the same rule for inferred columns: this is
- * the one call site to switch over to it. */
+/* A column's semantic type: the user's overrides first, then the one rule of
+ * io_semantic_of. */
 const char *register_semantic_of(const reg *r, const char *column, mdm_type type, const stats_column *c)
 {
     const struct {
@@ -189,16 +190,8 @@ const char *register_semantic_of(const reg *r, const char *column, mdm_type type
                 return overrides[i].semantic;
         }
     }
-    switch (type) {
-    case MDM_TYPE_INT64:
-    case MDM_TYPE_FLOAT64: return "numeric";
-    case MDM_TYPE_BOOL: return "categorical";
-    case MDM_TYPE_DATE:
-    case MDM_TYPE_TIMESTAMP: return "datetime";
-    case MDM_TYPE_TEXT:
-        break;
-    }
     int64_t threshold =
         mdm_config_int(r->cfg, "feature_engineering.type_detection.categorical_threshold");
-    return c->distinct_exact && (int64_t)c->distinct <= threshold ? "categorical" : "text";
+    return io_semantic_name(io_semantic_of(type, c->distinct, c->distinct_exact,
+                                           threshold < 0 ? 0 : (uint64_t)threshold));
 }

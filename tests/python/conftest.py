@@ -118,3 +118,8 @@ def kaggle_folder(root, n_train=200, n_test=100, seed=7):
         for i in range(n_train + 1, n_train + n_test + 1):
             f.write(f"{i},0\n")
     return root
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: long tests (1M rows, 1,000 loads); ctest runs them as python.slow.*")

@@ -109,6 +109,7 @@ def _rss_kb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_no_leak_over_1000_loads(client, tmp_path):
     client.register_dataset("leak", write(tmp_path / "l.csv", TYPES_CSV),

@@ -134,6 +134,7 @@ def test_query_dataset(typed):
         typed.query_dataset("typed", "DROP TABLE data")
 
 
+@pytest.mark.slow
 def test_million_rows_round_trip(client, tmp_path):
     n = 1_000_000
     rng = np.random.default_rng(42)
@@ -160,6 +161,7 @@ def test_million_rows_round_trip(client, tmp_path):
     assert np.array_equal(df["d"].to_numpy(), frame["d"].to_numpy().astype("datetime64[ns]"))
 
 
+@pytest.mark.slow
 def test_parallel_ranges_equal_one_read(client, tmp_path):
     rows = ["id,n,x,flag,word,day"] + [
         f"{i},{'' if i % 7 == 0 else i},{i / 4},{'true' if i % 3 else ''},"
