@@ -5,9 +5,10 @@
  *
  *   file backends: <datasets_path>/.staging-<name>-<pid>/<name>.<ext>
  *                  promoted by renaming the directory to <datasets_path>/<name>/
- *   PostgreSQL:    schema <database_prefix><name>.staging-<pid>  ('.' and '-' never occur
- *                  in dataset names, so no dataset can own it), promoted by renaming it
- *                  to <database_prefix><name>
+ *   schema backends (PostgreSQL): the dataset "<name>.s<pid>" (schema
+ *                  <database_prefix><name>.s<pid>; '.' never occurs in dataset names, so
+ *                  no dataset can own it), promoted by the backend's dataset_rename to
+ *                  <name>
  */
 #ifndef MDM_DATASET_STAGING_H
 #define MDM_DATASET_STAGING_H

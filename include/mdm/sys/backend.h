@@ -208,7 +208,7 @@ MDM_EXTERN const mdm_backend *mdm_backend_find(const char *name);
  * src/storage/module.h). */
 MDM_EXTERN extern const mdm_backend mdm_backend_sqlite;
 
-/* Helpers for backend writers (src/storage/sql.c). */
+/* Helpers for backend writers (src/core/strbuf.c). */
 
 /* Appends the double-quoted form of an identifier to buf (quotes doubled). Returns
  * the length written, or -1 when it does not fit. */
