@@ -94,7 +94,7 @@ static double run_once(mdm_batch **batches, size_t nb, size_t ncols, bool full, 
         if (stats_add_batch(s, batches[k]) != 0)
             die("stats_add_batch");
     stats_result *r = NULL;
-    if (stats_finish(s, &r) != 0)
+    if (stats_finish(&r, s) != 0)
         die("stats_finish");
     double secs = bench_now_s() - t0;
     if (r->rows != (uint64_t)rows || r->ncols != ncols) {

@@ -69,7 +69,7 @@ static int compute(computed *c, mdm_dataset *ds, bool full)
         if (!rc)
             rc = mdm_conn_read(conn, &req, add_to_stats, &f);
         if (!rc)
-            rc = stats_finish(s, &c->results[t]);
+            rc = stats_finish(&c->results[t], s);
         stats_free(s);
         mdm_fields_free(fields, n);
         c->entries[t] = (stats_table_entry){d->tables.keys[t], table, c->results[t]};

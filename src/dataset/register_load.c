@@ -192,7 +192,7 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
         goto cleanup;
     if (write && ((rc = mdm_conn_load_end(conn)) || (rc = mdm_conn_commit(conn))))
         goto cleanup;
-    rc = stats_finish(st, &t->stats);
+    rc = stats_finish(&t->stats, st);
     report(r, t->kind, index, t->rows, reader, csv, start, true);
 cleanup:
     /* the parsing thread stops before the statistics it feeds are freed */

@@ -147,7 +147,7 @@ int stats_new_with(stats **out, const mdm_field *fields, size_t nfields, bool fu
  * naming the column otherwise). */
 int stats_add_batch(stats *s, const mdm_batch *batch);
 /* Computes the result; the running state stays valid (more batches may follow). */
-int stats_finish(stats *s, stats_result **out);
+int stats_finish(stats_result **out, stats *s);
 void stats_free(stats *s);
 void stats_result_free(stats_result *r);
 

@@ -299,7 +299,7 @@ static int fill_full(stats *s, stats_result *r)
     return 0;
 }
 
-int stats_finish(stats *s, stats_result **out)
+int stats_finish(stats_result **out, stats *s)
 {
     *out = NULL;
     int rc = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fs.h"
 #include "core/strbuf.h"
 #include "storage/conn.h"
 #include "storage/pools.h"
@@ -56,15 +57,14 @@ int mdm_store_open_dataset(mdm_store **out, const char *backend, const char *dat
     if (rc)
         return rc;
     mdm_target t = {.dataset = name};
-    char path[PATH_MAX];
-    if (mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE) {
-        int n = snprintf(path, sizeof path, "%s/%s/%s%s", mdm_config_path(cfg, "datasets_path"),
-                         name, name, be->file_extension);
-        if (n < 0 || (size_t)n >= sizeof path)
-            return mdm_error_set(MDM_EINVALID, "dataset path for '%s' is too long", name);
-        t.path = path;
-    }
-    return mdm_store_open(out, be->name, &t, cfg);
+    char *path = NULL;
+    if ((mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE) &&
+        (rc = mdm_fs_dataset_file(&path, cfg, name, be->file_extension)))
+        return rc;
+    t.path = path;
+    rc = mdm_store_open(out, be->name, &t, cfg);
+    free(path);
+    return rc;
 }
 
 void mdm_store_free(mdm_store *s)

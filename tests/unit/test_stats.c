@@ -137,7 +137,7 @@ static stats_result *run_opts(const table_data *t, size_t batch_rows, bool full,
     }
     mdm_batch_free(b);
     stats_result *r = NULL;
-    assert_int_equal(stats_finish(s, &r), 0);
+    assert_int_equal(stats_finish(&r, s), 0);
     stats_free(s);
     return r;
 }
@@ -768,7 +768,7 @@ static void text_edge_cases(void **state)
     assert_int_equal(mdm_batch_add_row(b, &row), 0);
     assert_int_equal(mdm_batch_set_text(b, 0, row, "\xff\xfe", 2), 0);
     assert_int_equal(stats_add_batch(s, b), 0);
-    assert_int_equal(stats_finish(s, &r), 0);
+    assert_int_equal(stats_finish(&r, s), 0);
     assert_int_equal(r->columns[0].min.text_len, 3);
     stats_table_entry e = {"data", "data", r};
     stats_document doc = {"odd", NULL, true, &e, 1};
