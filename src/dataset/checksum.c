@@ -114,6 +114,8 @@ static inline uint64_t value_hash(const checksum *cs, const mdm_batch *batch, si
         uint64_t bits;
         if (d != d)
             bits = 0x7ff8000000000000ull; /* every NaN is one value */
+        else if (d == 0)
+            bits = 0; /* SQLite stores -0.0 as the integer 0: the sign of zero is lost */
         else
             memcpy(&bits, &d, sizeof bits);
         return hash_u64(bits, seed);

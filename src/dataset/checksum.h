@@ -4,8 +4,8 @@
  *
  * Each value is hashed (XXH3-64) in a canonical typed form, seeded with its column's
  * position and type, so that the digest does not depend on how an engine represents the
- * value: int64 as 8 little-endian bytes, float64 as its bits (-0.0 and 0.0 differ, every
- * NaN is one value), bool one byte, text its bytes, date its days, timestamp its
+ * value: int64 as 8 little-endian bytes, float64 as its bits (every NaN is one value, and
+ * -0.0 is 0.0: SQLite keeps no sign of zero), bool one byte, text its bytes, date its days, timestamp its
  * microseconds, NULL a fixed tag. Per column the value hashes are summed modulo 2^64,
  * twice (the hashes, and a second mix of them): two independent sums, 128 bits. Per
  * row the value hashes are chained in column order into a row hash, and the table digest
