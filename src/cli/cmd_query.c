@@ -25,6 +25,7 @@ typedef struct query_out {
     size_t ncols;
     int *widths;      /* rich */
     long long rows;
+    bool header_only; /* --limit 0: the column names alone */
     char *buf;        /* one value's text */
     size_t cap;
 } query_out;
@@ -155,7 +156,7 @@ static int write_batch(const mdm_batch *b, void *ctx)
             return rc;
         q->started = true;
     }
-    for (size_t r = 0; r < mdm_batch_nrows(b); r++, q->rows++) {
+    for (size_t r = 0; !q->header_only && r < mdm_batch_nrows(b); r++, q->rows++) {
         if (q->format == FMT_JSON)
             fputs(q->rows ? ",\n  [" : "\n  [", q->f);
         for (size_t c = 0; c < q->ncols; c++) {
@@ -225,7 +226,9 @@ int cli_dataset_query(int argc, char **argv)
             cli_fail("Invalid value for '--limit': '%s' is not a non-negative integer.", limit_text);
             return 2;
         }
-        qo.limit = n;
+        /* the API reads 0 as no limit: one row is asked for and none written */
+        qo.limit = n ? n : 1;
+        q.header_only = n == 0;
     }
     mdm_catalog *cat = cli_catalog_open();
     if (!cat)

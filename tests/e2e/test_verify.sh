@@ -101,6 +101,8 @@ check "many rows: all written" [ "$(wc -l <"$WORK/all.csv")" -eq $((ROWS + 1)) ]
 check "many rows: same as the source" cmp -s "$WORK/all.csv" "$WORK/data.csv"
 run dataset query old "SELECT * FROM data ORDER BY id" --format json --limit 3
 check "limit: three rows" contains "$OUT" '"row_count": 3'
+run dataset query old "SELECT id, score FROM data" --format csv --limit 0
+check "limit 0: the header alone" [ "$OUT" = "id,score" ]
 run dataset query old "SELECT 1" --format xml
 check "bad format: usage error" status_is 2
 
