@@ -462,6 +462,35 @@ MDM_EXTERN int mdm_dashboard_write(mdm_catalog *cat, const char *path);
  * atomically. Cheap enough to call per request. MDM_ENOTFOUND when not registered. */
 MDM_EXTERN int mdm_catalog_change_stamp(uint64_t *stamp, mdm_catalog *cat, const char *name);
 
+/* ------------------------------------------------------------------ verify */
+
+/* Registration records digests of every table (metadata.checksums.<table>: "rows", a
+ * whole-table digest and one per column; order-independent XXH3 sums over each value's
+ * canonical typed form, the table's over each row's full tuple). mdm_dataset_verify
+ * reads the tables again through the engine and compares. */
+typedef struct mdm_verify_table {
+    char *table;            /* table kind ("train") */
+    bool recorded;          /* none were recorded (registered before digests): recorded now */
+    bool ok;                /* everything matches (true when `recorded`) */
+    int64_t expected_rows;  /* as recorded */
+    int64_t actual_rows;    /* as read now */
+    bool table_differs;     /* the whole-table digest differs (values moved between rows) */
+    mdm_strlist columns;    /* columns whose digests differ, or that appeared or went */
+} mdm_verify_table;
+
+typedef struct mdm_verify_result {
+    bool ok;                /* every table verified */
+    mdm_verify_table *tables;
+    size_t count;
+} mdm_verify_result;
+
+/* Verifies every table of the dataset, or only `table` (a kind or name; NULL: all).
+ * Tables without recorded digests get them recorded (in the registry entry and
+ * dataset_info.json, under the dataset's lock) and count as verified. A mismatch is not
+ * an error: *out says what differs. Free with mdm_verify_result_free. */
+MDM_EXTERN int mdm_dataset_verify(mdm_verify_result **out, mdm_dataset *ds, const char *table);
+MDM_EXTERN void mdm_verify_result_free(mdm_verify_result *result);
+
 #ifdef __cplusplus
 }
 #endif

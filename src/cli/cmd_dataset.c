@@ -19,6 +19,8 @@ static void usage(void)
          "  update    Change a dataset's description, target, problem type, IDs or tags.\n"
          "  stats     Show a dataset's statistics.\n"
          "  export    Write a dataset's tables to CSV, Parquet or JSON files.\n"
+         "  query     Run read-only SQL on a dataset's engine.\n"
+         "  verify    Check a dataset's tables against their recorded checksums.\n"
          "  remove    Remove a dataset.");
 }
 
@@ -37,6 +39,7 @@ int cli_dataset(int argc, char **argv)
         {"info", cli_dataset_info},         {"search", cli_dataset_search},
         {"update", cli_dataset_update},     {"stats", cli_dataset_stats},
         {"remove", cli_dataset_remove},     {"export", cli_dataset_export},
+        {"query", cli_dataset_query},       {"verify", cli_dataset_verify},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         if (strcmp(sub, subs[i].name) == 0)

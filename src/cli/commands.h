@@ -15,6 +15,8 @@ int cli_dataset_update(int argc, char **argv);
 int cli_dataset_stats(int argc, char **argv);
 int cli_dataset_remove(int argc, char **argv);
 int cli_dataset_export(int argc, char **argv);
+int cli_dataset_verify(int argc, char **argv);
+int cli_dataset_query(int argc, char **argv);
 int cli_batch_export(int argc, char **argv);
 int cli_metrics(int argc, char **argv);
 int cli_serve(int argc, char **argv);

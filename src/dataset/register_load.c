@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dataset/checksum.h"
 #include "dataset/register_internal.h"
 #include "io/csv_source.h"
 #include "io/reader.h"
@@ -78,7 +79,8 @@ static int project(mdm_batch *dst, const mdm_batch *src, const size_t *keep, siz
 /* Statistics on the reader's parsing thread (io_reader_set_observer), over the kept
  * columns, with a batch of its own for projecting them. */
 typedef struct stats_feed {
-    stats *st;
+    stats *st;              /* NULL: --skip-analysis */
+    checksum *cs;           /* the digests (checksum.h), on the same batches */
     mdm_batch *projected;
     const size_t *keep;
     size_t nkeep;
@@ -93,7 +95,29 @@ static int feed_stats(const mdm_batch *batch, void *ctx)
             return rc;
         batch = feed->projected;
     }
-    return stats_add_batch(feed->st, batch);
+    int rc = feed->st ? stats_add_batch(feed->st, batch) : 0;
+    return rc ? rc : checksum_add_batch(feed->cs, batch);
+}
+
+/* metadata.checksums.<table> of the record: the table's digests. */
+static int record_checksums(reg *r, const char *table, const checksum *cs)
+{
+    json_t *doc = checksum_to_json(cs);
+    if (!doc)
+        return MDM_ENOMEM;
+    if (!r->info->metadata_extra && !(r->info->metadata_extra = json_object()))
+        goto nomem;
+    json_t *all = json_object_get(r->info->metadata_extra, "checksums");
+    if (!json_is_object(all)) {
+        if (!(all = json_object()) || json_object_set_new(r->info->metadata_extra, "checksums", all))
+            goto nomem;
+    }
+    if (json_object_set_new(all, table, doc))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    return 0;
+nomem:
+    json_decref(doc);
+    return mdm_error_set(MDM_ENOMEM, "out of memory");
 }
 
 static void loaded_table_reset(loaded_table *t)
@@ -115,6 +139,7 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
     io_reader *reader = NULL;
     bool csv = f->format == IO_FORMAT_CSV || f->format == IO_FORMAT_TSV;
     stats *st = NULL;
+    checksum *cs = NULL;
     stats_feed feed = {0};
     mdm_conn *conn = NULL;
     bool created = false;
@@ -153,12 +178,13 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
     }
     if ((rc = stats_new(&st, t->fields, t->nfields, false)))
         goto cleanup;
-    if (!r->opt->skip_analysis) {
-        feed.st = st;
-        feed.keep = keep;
-        feed.nkeep = nkeep;
-        io_reader_set_observer(reader, feed_stats, &feed);
-    }
+    if ((rc = checksum_new(&cs, t->fields, t->nfields)))
+        goto cleanup;
+    feed.st = r->opt->skip_analysis ? NULL : st;
+    feed.cs = cs;
+    feed.keep = keep;
+    feed.nkeep = nkeep;
+    io_reader_set_observer(reader, feed_stats, &feed);
     if (write) {
         if ((rc = mdm_store_checkout(staging_store(r->stage), &conn)) ||
             (rc = mdm_conn_table_create(conn, t->kind, t->fields, t->nfields)))
@@ -193,6 +219,8 @@ static int load_table_once(reg *r, size_t index, loaded_table *t, bool exact)
     if (write && ((rc = mdm_conn_load_end(conn)) || (rc = mdm_conn_commit(conn))))
         goto cleanup;
     rc = stats_finish(&t->stats, st);
+    if (!rc)
+        rc = record_checksums(r, t->kind, cs);
     report(r, t->kind, index, t->rows, reader, csv, start, true);
 cleanup:
     /* the parsing thread stops before the statistics it feeds are freed */
@@ -213,6 +241,7 @@ cleanup:
     mdm_batch_free(feed.projected);
     free(keep);
     stats_free(st);
+    checksum_free(cs);
     return rc;
 }
 
