@@ -1,0 +1,91 @@
+/* Hardening of the dataset side (issue #9): PostgreSQL connection errors keep the user
+ * and host whatever the password is (masking by position, not by substring), the mdm
+ * home is created private, missing database files are an error instead of a new empty
+ * file, and directory discovery never follows a symlink out of the directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+#include "mdm/mdm.h"
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle))
+        fail_msg("'%s' not found in: %s", needle, haystack);
+}
+
+static bool postgres_available(void)
+{
+    if (getenv("MDM_TEST_PG_HOST") && getenv("MDM_TEST_PG_PORT") && getenv("MDM_TEST_PG_USER"))
+        return true;
+    const char *req = getenv("MDM_REQUIRE_POSTGRES");
+    if (req && strcmp(req, "1") == 0)
+        fail_msg("MDM_TEST_PG_* not set: run under scripts/test-postgres");
+    return false;
+}
+
+/* Connects with a wrong password and returns the error message (static storage). */
+static const char *failed_connect_message(const char *password)
+{
+    static char message[2048];
+    mdm_config *cfg = NULL;
+    assert_int_equal(mdm_config_defaults(&cfg, "/tmp/mdm-hardening-dataset-home"), 0);
+    assert_int_equal(mdm_config_set(cfg, "database.pool.connect_attempts", "1"), 0);
+    char conninfo[512];
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%s user=%s password=%s dbname=postgres",
+             getenv("MDM_TEST_PG_HOST"), getenv("MDM_TEST_PG_PORT"), getenv("MDM_TEST_PG_USER"),
+             password);
+    mdm_target t = {.dataset = "scrub_probe", .conninfo = conninfo};
+    mdm_store *store = NULL;
+    int rc = mdm_store_open(&store, "postgres", &t, cfg);
+    if (rc == 0) {
+        /* A lazily connecting pool: the first checkout fails instead. */
+        mdm_conn *c = NULL;
+        rc = mdm_store_checkout(store, &c);
+        if (rc == 0)
+            mdm_store_checkin(store, c);
+    }
+    assert_int_equal(rc, MDM_ECONNECT);
+    snprintf(message, sizeof message, "%s", mdm_error_last()->message);
+    mdm_store_free(store);
+    mdm_config_free(cfg);
+    return message;
+}
+
+/* Before: every substring equal to the password was masked, so a password equal to the
+ * user name hid the user, and a one-character password ("1") hid the host's digits. */
+static void test_pg_error_keeps_user_and_host(void **state)
+{
+    (void)state;
+    if (!postgres_available())
+        skip();
+    const char *user = getenv("MDM_TEST_PG_USER"), *host = getenv("MDM_TEST_PG_HOST");
+    char quoted_user[256];
+    snprintf(quoted_user, sizeof quoted_user, "user \"%s\"", user);
+    const char *passwords[] = {user, "1", "0"};
+    for (size_t i = 0; i < sizeof passwords / sizeof passwords[0]; i++) {
+        const char *msg = failed_connect_message(passwords[i]);
+        assert_contains(msg, "password authentication failed");
+        assert_contains(msg, quoted_user);
+        assert_contains(msg, host);
+        assert_contains(msg, getenv("MDM_TEST_PG_PORT"));
+        assert_null(strstr(msg, "********"));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pg_error_keeps_user_and_host),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
