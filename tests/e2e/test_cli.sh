@@ -138,4 +138,17 @@ if [ "$(id -u)" -ne 0 ]; then
   chmod 644 "$MDM_HOME_DIR/mdm.yaml"
 fi
 
+
+# Issue #9: hardening of the dataset commands, each on a home of its own.
+printf 'id,x,y\n1,2,3\n2,3,4\n3,4,5\n' >"$WORK/small.csv"
+(
+  umask 022
+  export MDM_HOME_DIR="$WORK/fresh/home"
+  run dataset register first "$WORK/small.csv" --target y
+  check "register on a fresh home exits 0" status_is 0
+  check "a fresh home is created 0700" [ "$(stat -c %a "$WORK/fresh/home")" = 700 ]
+  check "its subdirectories stay 0755" [ "$(stat -c %a "$WORK/fresh/home/datasets")" = 755 ]
+  [ "$FAILED" -eq 0 ]
+) || FAILED=$((FAILED + 1))
+
 finish

@@ -82,10 +82,45 @@ static void test_pg_error_keeps_user_and_host(void **state)
     }
 }
 
+/* Before: the home was created 0755 like any directory, readable by every user. */
+static void test_fresh_home_is_private(void **state)
+{
+    (void)state;
+    char parent[] = "/tmp/mdm-home-mode-XXXXXX";
+    assert_non_null(mkdtemp(parent));
+    char home[256];
+    snprintf(home, sizeof home, "%s/a/home", parent);
+    mode_t old_mask = umask(022);
+    mdm_config *cfg = NULL;
+    assert_int_equal(mdm_config_defaults(&cfg, home), 0);
+    /* The first creator is whoever needs a directory under the home: the registry. */
+    assert_int_equal(mdm_mkdirs(mdm_config_path(cfg, "configs_path")), 0);
+    struct stat st;
+    assert_int_equal(stat(home, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(mdm_config_path(cfg, "configs_path"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0755); /* below the home: as before */
+    char above[300];
+    snprintf(above, sizeof above, "%s/a", parent);
+    assert_int_equal(stat(above, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0755); /* above the home: not mdm's */
+    /* An existing home keeps its mode. */
+    assert_int_equal(chmod(home, 0750), 0);
+    assert_int_equal(mdm_mkdirs(mdm_config_path(cfg, "datasets_path")), 0);
+    assert_int_equal(stat(home, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0750);
+    umask(old_mask);
+    mdm_config_free(cfg);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", parent);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_error_keeps_user_and_host),
+        cmocka_unit_test(test_fresh_home_is_private),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
