@@ -148,6 +148,12 @@ printf 'id,x,y\n1,2,3\n2,3,4\n3,4,5\n' >"$WORK/small.csv"
   check "register on a fresh home exits 0" status_is 0
   check "a fresh home is created 0700" [ "$(stat -c %a "$WORK/fresh/home")" = 700 ]
   check "its subdirectories stay 0755" [ "$(stat -c %a "$WORK/fresh/home/datasets")" = 755 ]
+  printf 'name: first\ntables: {{{\n' >"$WORK/fresh/home/config/datasets/first.yaml"
+  run dataset remove first --force
+  check "a corrupt registry file can be removed" status_is 0
+  check "its YAML is gone" [ ! -e "$WORK/fresh/home/config/datasets/first.yaml" ]
+  check "its directory is gone" [ ! -e "$WORK/fresh/home/datasets/first" ]
+  check "server storage left in place is named" contains "$ERR" "schema 'mdm_first'"
   [ "$FAILED" -eq 0 ]
 ) || FAILED=$((FAILED + 1))
 

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "core/log_internal.h"
+#include "mdm/dataset.h"
 #include "mdm/mdm.h"
 
 static void assert_contains(const char *haystack, const char *needle)
@@ -82,6 +84,89 @@ static void test_pg_error_keeps_user_and_host(void **state)
     }
 }
 
+/* A fresh home with one catalog, and the warnings logged meanwhile. */
+typedef struct fixture {
+    char home[64];
+    mdm_config *cfg;
+    mdm_catalog *cat;
+    char warnings[8192];
+} fixture;
+
+static void capture(mdm_log_level level, const char *message, void *ctx)
+{
+    fixture *f = ctx;
+    size_t used = strlen(f->warnings);
+    if (level >= MDM_LOG_WARNING)
+        snprintf(f->warnings + used, sizeof f->warnings - used, "%s\n", message);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->home, sizeof f->home, "/tmp/mdm-hardening-ds-XXXXXX");
+    assert_non_null(mkdtemp(f->home));
+    assert_int_equal(mdm_config_defaults(&f->cfg, f->home), 0);
+    assert_int_equal(mdm_catalog_open(&f->cat, f->cfg), 0);
+    log_set_capture(capture, f, MDM_LOG_WARNING);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    log_set_capture(NULL, NULL, MDM_LOG_WARNING);
+    mdm_catalog_free(f->cat);
+    mdm_config_free(f->cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->home);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* Registers <home>/<name>.csv (three rows) on `backend`. */
+static void register_small(fixture *f, const char *name, const char *backend)
+{
+    char csv[256];
+    snprintf(csv, sizeof csv, "%s/%s.csv", f->home, name);
+    write_text(csv, "id,x,y\n1,2,3\n2,3,4\n3,4,5\n");
+    mdm_register_options o = {.name = name, .path = csv, .backend = backend, .target = "y"};
+    mdm_dataset_info *info = NULL;
+    if (mdm_dataset_register(&info, NULL, f->cat, &o) != 0)
+        fail_msg("register %s: %s", name, mdm_error_last()->message);
+    mdm_dataset_info_free(info);
+}
+
+/* Before: remove loaded the record first and gave up on the parse error, so a corrupt
+ * registry file could never be removed. */
+static void test_remove_corrupt_registry_file(void **state)
+{
+    fixture *f = *state;
+    register_small(f, "broken", "sqlite");
+    char yaml[256], dir[256];
+    snprintf(yaml, sizeof yaml, "%s/broken.yaml", mdm_config_path(f->cfg, "configs_path"));
+    snprintf(dir, sizeof dir, "%s/broken", mdm_config_path(f->cfg, "datasets_path"));
+    write_text(yaml, "name: broken\ntables: {{{\n");
+    f->warnings[0] = '\0';
+    if (mdm_catalog_remove(f->cat, "broken") != 0)
+        fail_msg("remove: %s", mdm_error_last()->message);
+    assert_int_equal(access(yaml, F_OK), -1);
+    assert_int_equal(access(dir, F_OK), -1);
+    /* What may be left on a server is named. */
+    assert_contains(f->warnings, "broken.yaml");
+    assert_contains(f->warnings, "schema 'mdm_broken'");
+    assert_int_equal(mdm_catalog_remove(f->cat, "broken"), MDM_ENOTFOUND);
+}
+
 /* Before: the home was created 0755 like any directory, readable by every user. */
 static void test_fresh_home_is_private(void **state)
 {
@@ -121,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_error_keeps_user_and_host),
         cmocka_unit_test(test_fresh_home_is_private),
+        cmocka_unit_test_setup_teardown(test_remove_corrupt_registry_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
