@@ -154,6 +154,14 @@ printf 'id,x,y\n1,2,3\n2,3,4\n3,4,5\n' >"$WORK/small.csv"
   check "its YAML is gone" [ ! -e "$WORK/fresh/home/config/datasets/first.yaml" ]
   check "its directory is gone" [ ! -e "$WORK/fresh/home/datasets/first" ]
   check "server storage left in place is named" contains "$ERR" "schema 'mdm_first'"
+  run dataset register gone "$WORK/small.csv" --target y
+  rm "$WORK/fresh/home/datasets/gone/gone.sqlite"
+  run dataset export gone --output-dir "$WORK/gone-export"
+  check "export of a dataset whose file is gone fails" status_is 1
+  check "it names the missing file" contains "$ERR" "database file missing: $WORK/fresh/home/datasets/gone/gone.sqlite"
+  run dataset stats gone
+  check "stats of it fails too" status_is 1
+  check "no empty database file was created" [ ! -e "$WORK/fresh/home/datasets/gone/gone.sqlite" ]
   [ "$FAILED" -eq 0 ]
 ) || FAILED=$((FAILED + 1))
 

@@ -201,12 +201,37 @@ static void test_fresh_home_is_private(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Before: opening went through, and the engine created a new empty database file on
+ * first use (export wrote nothing, stats reported no table) instead of saying so. */
+static void test_missing_database_file(void **state)
+{
+    fixture *f = *state;
+    const char *backends[] = {"sqlite", "duckdb"};
+    const char *exts[] = {".sqlite", ".duckdb"};
+    for (size_t i = 0; i < 2; i++) {
+        char name[32], file[512];
+        snprintf(name, sizeof name, "gone_%s", backends[i]);
+        register_small(f, name, backends[i]);
+        snprintf(file, sizeof file, "%s/%s/%s%s", mdm_config_path(f->cfg, "datasets_path"), name,
+                 name, exts[i]);
+        assert_int_equal(unlink(file), 0);
+        mdm_dataset *ds = NULL;
+        assert_int_equal(mdm_dataset_open(&ds, f->cat, name), MDM_ENOTFOUND);
+        assert_null(ds);
+        char expected[700];
+        snprintf(expected, sizeof expected, "Dataset '%s': database file missing: %s", name, file);
+        assert_string_equal(mdm_error_last()->message, expected);
+        assert_int_equal(access(file, F_OK), -1); /* nothing created */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_error_keeps_user_and_host),
         cmocka_unit_test(test_fresh_home_is_private),
         cmocka_unit_test_setup_teardown(test_remove_corrupt_registry_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_database_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
