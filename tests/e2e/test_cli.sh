@@ -162,6 +162,35 @@ printf 'id,x,y\n1,2,3\n2,3,4\n3,4,5\n' >"$WORK/small.csv"
   run dataset stats gone
   check "stats of it fails too" status_is 1
   check "no empty database file was created" [ ! -e "$WORK/fresh/home/datasets/gone/gone.sqlite" ]
+  esc=$(printf '\033')
+  no_raw_esc() { ! grep -q "$esc" "$WORK/out"; }
+  cp "$WORK/small.csv" "$WORK/evil${esc}[1m.csv"
+  run dataset register evil "$WORK/evil${esc}[1m.csv" --target y --description "red $esc[31mtext" --tags "a${esc}[2Jb"
+  check "register with escapes in text exits 0" status_is 0
+  # Column names with control characters are refused at registration; a registry file
+  # written by hand or by another tool can still hold one.
+  sed -i 's/^    - name: x$/    - name: "evil\\e]0;pwned\\a"/' "$WORK/fresh/home/config/datasets/evil.yaml"
+  run dataset info evil --details
+  check "info escapes ESC in the description" contains "$OUT" 'red \x1b[31mtext'
+  check "info escapes ESC in tags" contains "$OUT" 'a\x1b[2Jb'
+  check "info escapes BEL in column names" contains "$OUT" 'evil\x1b]0;pwned\x07'
+  check "info escapes ESC in file names" contains "$OUT" 'evil\x1b[1m.csv'
+  check "info sends no raw ESC" no_raw_esc
+  run dataset list
+  check "list sends no raw ESC" no_raw_esc
+  run dataset search red
+  check "search escapes the description" contains "$OUT" 'red \x1b[31mtext'
+  check "search sends no raw ESC" no_raw_esc
+  run dataset info evil --format json
+  check "json keeps the text (escaped by JSON)" contains "$OUT" 'red \u001B[31mtext'
+  mkdir "$WORK/linked"
+  cp "$WORK/small.csv" "$WORK/linked/test.csv"
+  ln -s /etc/passwd "$WORK/linked/train.csv"
+  run dataset register linked "$WORK/linked"
+  check "a directory with an outside link registers the rest" status_is 0
+  check "the outside link is named" contains "$ERR" "Skipping $WORK/linked/train.csv: a symbolic link to /etc/passwd, outside $WORK/linked"
+  run dataset info linked
+  check "only the test table was loaded" bash -c "grep -q 'test ' '$WORK/out' && ! grep -q 'train ' '$WORK/out'"
   [ "$FAILED" -eq 0 ]
 ) || FAILED=$((FAILED + 1))
 

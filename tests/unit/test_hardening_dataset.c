@@ -16,8 +16,11 @@
 
 #include "core/fs.h"
 #include "core/log_internal.h"
+#include "dataset/discover.h"
 #include "mdm/dataset.h"
 #include "mdm/mdm.h"
+/* The CLI is not in the library the tests link: its one-file escaper is built in here. */
+#include "cli/output.c"
 
 static void assert_contains(const char *haystack, const char *needle)
 {
@@ -225,13 +228,90 @@ static void test_missing_database_file(void **state)
     }
 }
 
+/* Before: stat() followed any link, so train.csv -> a file outside the directory (say
+ * /etc/passwd) was loaded as the train table; a FIFO train.csv was silently passed over. */
+static void test_discover_links_and_fifos(void **state)
+{
+    fixture *f = *state;
+    char dir[256], outside[256], path[300], inner[300];
+    snprintf(dir, sizeof dir, "%s/data", f->home);
+    snprintf(outside, sizeof outside, "%s/secret.csv", f->home);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_text(outside, "user,password\nroot,x\n");
+    snprintf(inner, sizeof inner, "%s/real_test.csv", dir);
+    write_text(inner, "id,x\n1,2\n");
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    assert_int_equal(symlink(outside, path), 0);
+    snprintf(path, sizeof path, "%s/validation.csv", dir);
+    assert_int_equal(symlink("/etc/passwd", path), 0);
+    snprintf(path, sizeof path, "%s/test.csv", dir); /* inside: followed */
+    assert_int_equal(symlink("real_test.csv", path), 0);
+    snprintf(path, sizeof path, "%s/sample_submission.csv", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    f->warnings[0] = '\0';
+    discovery d;
+    if (discover(&d, dir) != 0)
+        fail_msg("discover: %s", mdm_error_last()->message);
+    assert_int_equal(d.nfiles, 1);
+    assert_string_equal(d.files[0].table, "test");
+    assert_string_equal(d.files[0].path, inner);
+    discovery_free(&d);
+    char expected[1024];
+    snprintf(expected, sizeof expected, "Skipping %s/train.csv: a symbolic link to %s, outside %s",
+             dir, outside, dir);
+    assert_contains(f->warnings, expected);
+    assert_contains(f->warnings, "validation.csv: a symbolic link to /etc/passwd, outside");
+    snprintf(expected, sizeof expected, "Skipping %s/sample_submission.csv: it is a FIFO", dir);
+    assert_contains(f->warnings, expected);
+}
+
+/* Before: registry text went to the terminal raw (ESC sequences, BEL, C1 CSI). */
+static void test_cli_escape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        size_t escaped;
+    } cases[] = {
+        {"plain text", "plain text", 0},
+        {"red \x1b[31mtext", "red \\x1b[31mtext", 1},
+        {"title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07", 2},
+        {"tab\tnew\nline\r", "tab\\x09new\\x0aline\\x0d", 3},
+        {"del\x7f", "del\\x7f", 1},
+        {"c1 \xc2\x9b" "2J", "c1 \\u009b2J", 1},         /* U+009B CSI, UTF-8 encoded */
+        {"raw \x9b" "2J", "raw \\x9b2J", 1},               /* a lone 8-bit CSI byte */
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0},
+        {"cut \xe2\x82", "cut \\xe2\\x82", 2},        /* truncated sequence */
+        {"overlong \xc0\x9b", "overlong \\xc0\\x9b", 2},
+        {"back\\slash", "back\\slash", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        assert_int_equal(cli_escape(&out, cases[i].in), cases[i].escaped);
+        assert_non_null(out);
+        assert_string_equal(out, cases[i].out);
+        free(out);
+    }
+    cli_text t = {0};
+    const char *clean = "clean";
+    assert_ptr_equal(cli_safe(&t, clean), clean);
+    const char *accented = "caf\xc3\xa9"; /* valid UTF-8: no copy either */
+    assert_ptr_equal(cli_safe(&t, accented), accented);
+    assert_null(cli_safe(&t, NULL));
+    assert_string_equal(cli_safe(&t, "a\x1b"), "a\\x1b");
+    assert_int_equal(t.n, 1);
+    cli_text_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_error_keeps_user_and_host),
         cmocka_unit_test(test_fresh_home_is_private),
+        cmocka_unit_test(test_cli_escape),
         cmocka_unit_test_setup_teardown(test_remove_corrupt_registry_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_database_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discover_links_and_fifos, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
