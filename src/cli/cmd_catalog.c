@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 
 /* 0 when `format` is one of the comma-and-space separated `allowed`, else 2 (usage). */
 static int check_format(const char *format, const char *allowed)
@@ -103,6 +104,7 @@ int cli_dataset_list(int argc, char **argv)
         }
         cli_print_json(arr);
     } else if (strcmp(format, "csv") == 0) {
+        cli_text tx = {0}; /* registry text is escaped on plain output (cli/output.h) */
         puts("name,problem_type,target,tables,rows,size_bytes,backend,registered_at");
         for (size_t i = 0; i < n; i++) {
             const mdm_dataset_info *d = infos[i];
@@ -110,19 +112,21 @@ int cli_dataset_list(int argc, char **argv)
             char when[64] = "";
             if (d->has_registered_at)
                 mdm_time_format(when, sizeof when, d->registered_at);
-            csv_field(stdout, d->name);
-            printf(",%s,", d->problem_type ? d->problem_type : "");
-            csv_field(stdout, d->target_column ? d->target_column : "");
+            csv_field(stdout, cli_safe(&tx, d->name));
+            printf(",%s,", d->problem_type ? cli_safe(&tx, d->problem_type) : "");
+            csv_field(stdout, d->target_column ? cli_safe(&tx, d->target_column) : "");
             putchar(',');
-            csv_field(stdout, tables ? tables : "");
+            csv_field(stdout, tables ? cli_safe(&tx, tables) : "");
             printf(",%lld,%lld,%s,%s\n", (long long)mdm_dataset_info_rows(d),
                    (long long)mdm_dataset_info_memory(d),
-                   d->database.backend ? d->database.backend : "", when);
+                   d->database.backend ? cli_safe(&tx, d->database.backend) : "", when);
             free(tables);
         }
+        cli_text_free(&tx);
     } else if (n == 0) {
         puts("No datasets registered yet.");
     } else {
+        cli_text tx = {0};
         printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", "Name", "Problem Type", "Target",
                "Tables", "Total Rows", "MEM Size", "Backend");
         for (size_t i = 0; i < n; i++) {
@@ -132,13 +136,14 @@ int cli_dataset_list(int argc, char **argv)
             cli_human_bytes(size, sizeof size, mdm_dataset_info_memory(d));
             int64_t r = mdm_dataset_info_rows(d);
             snprintf(rows, sizeof rows, r >= 0 ? "%lld" : "-", (long long)r);
-            printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", d->name,
-                   d->problem_type ? d->problem_type : "-",
-                   d->target_column ? d->target_column : "-",
-                   tables && *tables ? tables : "-", rows, size,
-                   d->database.backend ? d->database.backend : "-");
+            printf("%-24s %-26s %-16s %-28s %12s %10s %-10s\n", cli_safe(&tx, d->name),
+                   d->problem_type ? cli_safe(&tx, d->problem_type) : "-",
+                   d->target_column ? cli_safe(&tx, d->target_column) : "-",
+                   tables && *tables ? cli_safe(&tx, tables) : "-", rows, size,
+                   d->database.backend ? cli_safe(&tx, d->database.backend) : "-");
             free(tables);
         }
+        cli_text_free(&tx);
     }
     mdm_dataset_infos_free(infos, n);
     cli_catalog_close(cat);
@@ -188,34 +193,39 @@ int cli_dataset_info(int argc, char **argv)
         putchar('\n');
         free(text);
     } else {
+        /* Everything from the registry file is escaped (cli/output.h). */
+        cli_text tx = {0};
+#define SAFE(s) ((s) ? cli_safe(&tx, (s)) : "-")
         char size[32], when[64];
         cli_human_bytes(size, sizeof size, file_size(d->database.path));
-        printf("Dataset: %s\n\n", d->name);
-        printf("  Description:   %s\n", d->description ? d->description : "-");
-        printf("  Problem Type:  %s\n", d->problem_type ? d->problem_type : "-");
-        printf("  Target:        %s\n", d->target_column ? d->target_column : "-");
+        printf("Dataset: %s\n\n", SAFE(d->name));
+        printf("  Description:   %s\n", SAFE(d->description));
+        printf("  Problem Type:  %s\n", SAFE(d->problem_type));
+        printf("  Target:        %s\n", SAFE(d->target_column));
         printf("  ID Columns:    ");
         for (size_t i = 0; i < d->id_columns.count; i++)
-            printf("%s%s", i ? ", " : "", d->id_columns.items[i]);
+            printf("%s%s", i ? ", " : "", SAFE(d->id_columns.items[i]));
         printf("%s\n  Tags:          ", d->id_columns.count ? "" : "-");
         for (size_t i = 0; i < d->tags.count; i++)
-            printf("%s%s", i ? ", " : "", d->tags.items[i]);
+            printf("%s%s", i ? ", " : "", SAFE(d->tags.items[i]));
         printf("%s\n", d->tags.count ? "" : "-");
-        printf("  Source:        %s\n", d->source ? d->source : "-");
-        printf("  Backend:       %s\n", d->database.backend ? d->database.backend : "-");
+        printf("  Source:        %s\n", SAFE(d->source));
+        printf("  Backend:       %s\n", SAFE(d->database.backend));
         if (d->database.path)
-            printf("  Database:      %s (%s)\n", d->database.path, size);
+            printf("  Database:      %s (%s)\n", SAFE(d->database.path), size);
         else if (d->database.schema)
-            printf("  Database:      %s:%lld/%s, schema %s\n", d->database.host ? d->database.host : "",
-                   (long long)d->database.port, d->database.database ? d->database.database : "",
-                   d->database.schema);
+            printf("  Database:      %s:%lld/%s, schema %s\n",
+                   d->database.host ? cli_safe(&tx, d->database.host) : "",
+                   (long long)d->database.port,
+                   d->database.database ? cli_safe(&tx, d->database.database) : "",
+                   SAFE(d->database.schema));
         printf("  Tables:\n");
         for (size_t i = 0; i < d->tables.count; i++) {
             long long rows = -1;
             for (size_t k = 0; k < d->statistics.row_count_tables.count; k++)
                 if (strcmp(d->statistics.row_count_tables.items[k], d->tables.keys[i]) == 0)
                     rows = (long long)d->statistics.row_counts[k];
-            printf("    %-20s %lld rows\n", d->tables.keys[i], rows);
+            printf("    %-20s %lld rows\n", SAFE(d->tables.keys[i]), rows);
         }
         if (d->has_registered_at) {
             mdm_time_format(when, sizeof when, d->registered_at);
@@ -227,19 +237,21 @@ int cli_dataset_info(int argc, char **argv)
         }
         for (size_t t = 0; details && t < d->ncolumn_tables; t++) {
             const mdm_dataset_table_columns *tc = &d->columns[t];
-            printf("\n  %s\n  %-32s %-10s %-12s %8s %10s\n", tc->table, "Column", "Type",
+            printf("\n  %s\n  %-32s %-10s %-12s %8s %10s\n", SAFE(tc->table), "Column", "Type",
                    "Semantic", "Null %", "Distinct");
             for (size_t c = 0; c < tc->count; c++) {
                 json_t *x = tc->columns[c].extra;
                 json_t *sem = x ? json_object_get(x, "semantic_type") : NULL;
                 json_t *nr = x ? json_object_get(x, "null_ratio") : NULL;
                 json_t *dist = x ? json_object_get(x, "distinct") : NULL;
-                printf("  %-32s %-10s %-12s %8.1f %10lld\n", tc->columns[c].name,
-                       tc->columns[c].type ? tc->columns[c].type : "-",
-                       sem ? json_string_value(sem) : "-", nr ? 100 * json_number_value(nr) : 0.0,
+                printf("  %-32s %-10s %-12s %8.1f %10lld\n", SAFE(tc->columns[c].name),
+                       SAFE(tc->columns[c].type), SAFE(sem ? json_string_value(sem) : NULL),
+                       nr ? 100 * json_number_value(nr) : 0.0,
                        dist ? (long long)json_integer_value(dist) : -1LL);
             }
         }
+#undef SAFE
+        cli_text_free(&tx);
     }
     mdm_dataset_info_free(d);
     cli_catalog_close(cat);
@@ -292,15 +304,17 @@ int cli_dataset_search(int argc, char **argv)
                                                  "match", m[i].location, "detail", m[i].detail));
         cli_print_json(arr);
     } else {
+        cli_text tx = {0}; /* registry text is escaped (cli/output.h) */
         printf("%-24s %-40s %-24s %s\n", "Name", "Description", "Tags", "Match Location");
         for (size_t i = 0; i < n; i++) {
             char *tags = cli_join(m[i].info->tags.items, m[i].info->tags.count, ", ");
-            printf("%-24s %-40.40s %-24s %s%s%s\n", m[i].info->name,
-                   m[i].info->description ? m[i].info->description : "-",
-                   tags && *tags ? tags : "-", m[i].location, m[i].detail ? ": " : "",
-                   m[i].detail ? m[i].detail : "");
+            printf("%-24s %-40.40s %-24s %s%s%s\n", cli_safe(&tx, m[i].info->name),
+                   m[i].info->description ? cli_safe(&tx, m[i].info->description) : "-",
+                   tags && *tags ? cli_safe(&tx, tags) : "-", cli_safe(&tx, m[i].location),
+                   m[i].detail ? ": " : "", m[i].detail ? cli_safe(&tx, m[i].detail) : "");
             free(tags);
         }
+        cli_text_free(&tx);
         printf("\nFound %zu match(es)\n", n);
     }
     mdm_search_matches_free(m, n);

@@ -43,18 +43,29 @@ int cli_dataset_remove(int argc, char **argv)
     const mdm_config *cfg = mdm_catalog_config(cat);
     mdm_dataset_info *d = NULL;
     uint64_t bytes = 0;
+    char name[512];
     int rc = mdm_catalog_get(&d, cat, values[0]);
+    /* A registry file that exists but cannot be read is removed all the same. */
+    bool unreadable = rc && rc != MDM_ENOTFOUND && rc != MDM_ENOMEM &&
+                      mdm_dataset_name_normalize(name, sizeof name, values[0]) == 0;
+    if (unreadable) {
+        fprintf(stderr, "Warning: %s\n", mdm_error_last()->message);
+        rc = 0;
+    } else if (!rc) {
+        snprintf(name, sizeof name, "%s", d->name);
+    }
     if (!rc)
-        rc = mdm_catalog_dataset_size(&bytes, cat, d->name);
+        rc = mdm_catalog_dataset_size(&bytes, cat, name);
     if (rc) {
         rc = cli_fail_last();
         goto cleanup;
     }
-    printf("Dataset:     %s\n", d->name);
-    printf("Config:      %s/%s.yaml\n", mdm_config_path(cfg, "configs_path"), d->name);
-    printf("Directory:   %s/%s (%.1f MB)\n", mdm_config_path(cfg, "datasets_path"), d->name,
+    printf("Dataset:     %s\n", name);
+    printf("Config:      %s/%s.yaml%s\n", mdm_config_path(cfg, "configs_path"), name,
+           unreadable ? " (unreadable)" : "");
+    printf("Directory:   %s/%s (%.1f MB)\n", mdm_config_path(cfg, "datasets_path"), name,
            (double)bytes / 1e6);
-    if (d->database.schema)
+    if (d && d->database.schema)
         printf("Schema:      %s (PostgreSQL %s)\n", d->database.schema,
                d->database.database ? d->database.database : "");
     if (dry_run) {
@@ -66,11 +77,11 @@ int cli_dataset_remove(int argc, char **argv)
         puts("Cancelled.");
         goto cleanup;
     }
-    if ((rc = mdm_catalog_remove(cat, d->name))) {
+    if ((rc = mdm_catalog_remove(cat, name))) {
         rc = cli_fail_last();
         goto cleanup;
     }
-    printf("Dataset '%s' removed\n", d->name);
+    printf("Dataset '%s' removed\n", name);
 cleanup:
     mdm_dataset_info_free(d);
     cli_catalog_close(cat);

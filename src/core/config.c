@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/config_internal.h"
+#include "core/fs.h"
 
 const char *const config_path_names[CONFIG_NPATHS] = {"datasets_path", "configs_path",
                                                       "logs_path", "custom_features_path"};
@@ -217,6 +218,7 @@ int mdm_config_defaults(mdm_config **out, const char *home)
     }
     if ((rc = resolve_home(&cfg->home, home)))
         goto cleanup;
+    mdm_fs_note_home(cfg->home);
     size_t size = strlen(cfg->home) + sizeof "/mdm.yaml";
     cfg->file = malloc(size);
     if (!cfg->file) {

@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +37,42 @@ int mdm_fs_fault(const char *step, const char *path)
 
 static int oom(void) { return mdm_error_set(MDM_ENOMEM, "out of memory"); }
 
+/* The mdm homes configurations of this process resolved (the most recent few): the
+ * one of them mdm_mkdirs creates is made private (0700), as it holds the registry and
+ * may hold a password in mdm.yaml. */
+#define HOMES_MAX 8
+static char homes[HOMES_MAX][PATH_MAX];
+static size_t homes_next;
+static pthread_mutex_t homes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mdm_fs_note_home(const char *home)
+{
+    if (!home || strlen(home) >= PATH_MAX)
+        return;
+    pthread_mutex_lock(&homes_lock);
+    bool known = false;
+    for (size_t i = 0; i < HOMES_MAX && !known; i++)
+        known = strcmp(homes[i], home) == 0;
+    if (!known) {
+        size_t len = strlen(home);
+        while (len > 1 && home[len - 1] == '/')
+            len--; /* mdm_mkdirs compares without the trailing slash */
+        snprintf(homes[homes_next], PATH_MAX, "%.*s", (int)len, home);
+        homes_next = (homes_next + 1) % HOMES_MAX;
+    }
+    pthread_mutex_unlock(&homes_lock);
+}
+
+static bool is_home(const char *dir)
+{
+    pthread_mutex_lock(&homes_lock);
+    bool found = false;
+    for (size_t i = 0; i < HOMES_MAX && !found; i++)
+        found = homes[i][0] && strcmp(homes[i], dir) == 0;
+    pthread_mutex_unlock(&homes_lock);
+    return found;
+}
+
 int mdm_mkdirs(const char *path)
 {
     char *copy = strdup(path);
@@ -46,7 +84,7 @@ int mdm_mkdirs(const char *path)
             continue;
         char saved = *p;
         *p = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+        if (mkdir(copy, is_home(copy) ? 0700 : 0755) != 0 && errno != EEXIST) {
             rc = mdm_error_set(MDM_EIO, "cannot create directory %s: %s", copy, strerror(errno));
             break;
         }

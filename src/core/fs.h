@@ -14,6 +14,11 @@
  * could not be made. */
 int mdm_mkdirs(const char *path);
 
+/* Remembers `home` as an mdm home (mdm_config_defaults calls it): when mdm_mkdirs is the
+ * first to create that directory it makes it 0700 (owner only); other directories get
+ * 0755 as before. An existing home keeps its mode. */
+void mdm_fs_note_home(const char *home);
+
 /* Writes `data` to `path` atomically: a temp file ".<base>.tmp.<pid>.<n>" beside it,
  * write, fsync, rename over `path`, fsync of the directory. On failure `path` is
  * untouched and no temp file is left behind (unless the process dies: see

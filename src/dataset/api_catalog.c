@@ -125,11 +125,29 @@ int mdm_catalog_remove(mdm_catalog *cat, const char *name)
         (rc = replace_recover(cat->cfg, &place)))
         goto cleanup;
     rc = catalog_load_at(&info, &place);
-    if (rc && rc != MDM_ENOTFOUND)
+    if (rc == MDM_ENOMEM)
         goto cleanup;
+    /* A registry file that cannot be read (corrupt YAML, a FIFO, ...) is removed too:
+     * otherwise nothing could ever remove that dataset. Its backend is unknown then. */
+    char *unreadable = NULL;
+    if (rc && rc != MDM_ENOTFOUND && !(unreadable = strdup(mdm_error_last()->message))) {
+        rc = MDM_ENOMEM;
+        goto cleanup;
+    }
     /* The registry entry goes first (the dataset no longer exists), then its data. */
-    if ((rc = catalog_remove(cat->cfg, place.name)))
+    if ((rc = catalog_remove(cat->cfg, place.name))) {
+        free(unreadable);
         goto cleanup;
+    }
+    if (unreadable) {
+        const char *prefix = mdm_config_str(cat->cfg, "database.postgresql.database_prefix");
+        MDM_WARN("Dataset '%s': its registry file could not be read (%s); removed it and "
+                 "%s/%s, but storage on a server backend cannot be identified from it and "
+                 "was left in place (on PostgreSQL: schema '%s%s')",
+                 place.name, unreadable, mdm_config_path(cat->cfg, "datasets_path"), place.name,
+                 prefix ? prefix : "", place.name);
+        free(unreadable);
+    }
     const char *backend = api_record_backend(info, cat->cfg);
     if (info && mdm_backend_find(backend))
         rc = dataset_storage_remove(cat->cfg, backend, place.name);

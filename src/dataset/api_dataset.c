@@ -1,8 +1,11 @@
 /* One dataset resolved once (mdm/dataset.h): open, its store, its tables, and reading
  * a table as typed batches. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/fs.h"
 #include "core/strbuf.h"
@@ -11,6 +14,33 @@
 #include "dataset/history.h"
 #include "dataset/replace.h"
 #include "mdm/sys/backend.h"
+
+/* A file backend's engine creates a missing database file when it opens it: reading a
+ * dataset whose file is gone (export, stats, ...) would then quietly make a new empty
+ * one. It is an error instead, naming the file. */
+static int check_database_file(const mdm_dataset *ds)
+{
+    const mdm_backend *be = mdm_backend_find(ds->backend);
+    if (!be || !(mdm_backend_caps(be) & MDM_BACKEND_CAP_FILE))
+        return 0;
+    strbuf path = STRBUF_INIT;
+    strbuf_appendf(&path, "%s/%s%s", ds->place.dir, ds->place.name, be->file_extension);
+    if (!strbuf_cstr(&path))
+        return mdm_error_set(MDM_ENOMEM, "out of memory");
+    int rc = 0;
+    struct stat st;
+    if (stat(path.data, &st) != 0)
+        rc = errno == ENOENT
+                 ? mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': database file missing: %s",
+                                 ds->place.name, path.data)
+                 : mdm_error_set(MDM_EIO, "Dataset '%s': cannot check database file %s: %s",
+                                 ds->place.name, path.data, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = mdm_error_set(MDM_EINVALID, "Dataset '%s': database file %s is not a regular file",
+                           ds->place.name, path.data);
+    strbuf_free(&path);
+    return rc;
+}
 
 int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name)
 {
@@ -33,6 +63,8 @@ int mdm_dataset_open(mdm_dataset **out, mdm_catalog *cat, const char *name)
             rc = mdm_error_set(MDM_ENOTFOUND, "Dataset '%s': unknown backend '%s'", ds->place.name,
                                ds->info->database.backend);
     }
+    if (!rc)
+        rc = check_database_file(ds);
     if (rc) {
         mdm_dataset_close(ds);
         return rc;

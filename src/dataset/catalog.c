@@ -12,11 +12,14 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "core/fs_read.h"
 #include "core/strbuf.h"
 #include "mdm/sys/backend.h"
 
 /* A normalized name: up to 100 characters of up to 4 bytes. */
 #define NAME_BUF 512
+/* A registry file larger than this is not one mdm wrote. */
+#define REGISTRY_YAML_MAX ((size_t)256 << 20)
 /* Below this many files, one thread parses them all (threads cost more than they save). */
 #define LIST_FILES_PER_THREAD 32
 
@@ -198,12 +201,12 @@ static int load_file(dataset_info **out, char **text_out, const char *path, cons
 {
     char *text;
     size_t len;
-    bool found;
-    int rc = mdm_fs_read_file(&text, &len, &found, path);
+    /* Never blocks: a FIFO or other non-regular file is refused at once, by name. */
+    int rc = fs_read_regular_file(&text, &len, path, REGISTRY_YAML_MAX);
+    if (rc == MDM_ENOTFOUND)
+        return mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", stem);
     if (rc)
         return rc;
-    if (!found)
-        return mdm_error_set(MDM_ENOTFOUND, "Dataset '%s' not found", stem);
     dataset_info *info = NULL;
     rc = dataset_info_from_yaml(&info, text, len, path, stem);
     if (!rc && strcmp(info->name, stem) != 0) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs_read.h"
 #include "core/strbuf.h"
 #include "mdm/mdm.h"
 
@@ -164,6 +165,50 @@ static int discover_file(discovery *d, const char *path)
     return add_file(d, path, "data", f, gz);
 }
 
+/* What to do with directory entry `full`: read it (a regular file, or a symbolic link
+ * to one inside `dir`, already resolved), pass over it (a directory, or what does not
+ * carry a data file's name), or refuse it with a warning naming it: a link that leads
+ * out of the directory (train.csv -> /etc/passwd) is never followed, and a data file's
+ * name on a FIFO, socket or device is reported instead of silently passed over. */
+typedef enum { ENTRY_USE, ENTRY_IGNORE, ENTRY_REFUSED } entry_use;
+
+static entry_use check_entry(const char *dir, const char *full, bool data_name)
+{
+    struct stat st;
+    if (lstat(full, &st) != 0)
+        return ENTRY_IGNORE; /* gone meanwhile */
+    if (S_ISLNK(st.st_mode)) {
+        char *target = realpath(full, NULL);
+        size_t n = strlen(dir);
+        bool inside = target && strncmp(target, dir, n) == 0 &&
+                      (target[n] == '/' || (n == 1 && dir[0] == '/'));
+        entry_use use = ENTRY_REFUSED;
+        if (!target) {
+            if (data_name)
+                MDM_WARN("Skipping %s: a symbolic link that leads nowhere", full);
+        } else if (!inside) {
+            if (data_name)
+                MDM_WARN("Skipping %s: a symbolic link to %s, outside %s (mdm follows links "
+                         "only within the given directory)",
+                         full, target, dir);
+        } else if (stat(target, &st) != 0) {
+            use = ENTRY_IGNORE;
+        } else {
+            use = ENTRY_USE; /* the target, inside: judged below like a file */
+        }
+        free(target);
+        if (use != ENTRY_USE)
+            return data_name ? use : ENTRY_IGNORE;
+    }
+    if (S_ISREG(st.st_mode))
+        return ENTRY_USE;
+    if (S_ISDIR(st.st_mode) || !data_name)
+        return ENTRY_IGNORE;
+    MDM_WARN("Skipping %s: it is %s, not a regular file; mdm reads only regular files", full,
+             fs_kind_name(st.st_mode));
+    return ENTRY_REFUSED;
+}
+
 static int discover_directory(discovery *d, const char *dir)
 {
     struct dirent **entries = NULL;
@@ -191,13 +236,17 @@ static int discover_directory(discovery *d, const char *dir)
         char full[PATH_MAX];
         if (snprintf(full, sizeof full, "%s/%s", dir, name) >= (int)sizeof full)
             continue;
-        struct stat st;
-        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
         io_format f;
         bool gz;
         size_t stem;
-        if (!source_format_of(name, &f, &gz, &stem)) {
+        bool data_name = source_format_of(name, &f, &gz, &stem);
+        entry_use use = check_entry(dir, full, data_name);
+        if (use != ENTRY_USE) {
+            if (use == ENTRY_REFUSED)
+                rc = add_skipped(d, name);
+            continue;
+        }
+        if (!data_name) {
             rc = add_skipped(d, name);
             continue;
         }

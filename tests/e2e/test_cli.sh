@@ -138,4 +138,60 @@ if [ "$(id -u)" -ne 0 ]; then
   chmod 644 "$MDM_HOME_DIR/mdm.yaml"
 fi
 
+
+# Issue #9: hardening of the dataset commands, each on a home of its own.
+printf 'id,x,y\n1,2,3\n2,3,4\n3,4,5\n' >"$WORK/small.csv"
+(
+  umask 022
+  export MDM_HOME_DIR="$WORK/fresh/home"
+  run dataset register first "$WORK/small.csv" --target y
+  check "register on a fresh home exits 0" status_is 0
+  check "a fresh home is created 0700" [ "$(stat -c %a "$WORK/fresh/home")" = 700 ]
+  check "its subdirectories stay 0755" [ "$(stat -c %a "$WORK/fresh/home/datasets")" = 755 ]
+  printf 'name: first\ntables: {{{\n' >"$WORK/fresh/home/config/datasets/first.yaml"
+  run dataset remove first --force
+  check "a corrupt registry file can be removed" status_is 0
+  check "its YAML is gone" [ ! -e "$WORK/fresh/home/config/datasets/first.yaml" ]
+  check "its directory is gone" [ ! -e "$WORK/fresh/home/datasets/first" ]
+  check "server storage left in place is named" contains "$ERR" "schema 'mdm_first'"
+  run dataset register gone "$WORK/small.csv" --target y
+  rm "$WORK/fresh/home/datasets/gone/gone.sqlite"
+  run dataset export gone --output-dir "$WORK/gone-export"
+  check "export of a dataset whose file is gone fails" status_is 1
+  check "it names the missing file" contains "$ERR" "database file missing: $WORK/fresh/home/datasets/gone/gone.sqlite"
+  run dataset stats gone
+  check "stats of it fails too" status_is 1
+  check "no empty database file was created" [ ! -e "$WORK/fresh/home/datasets/gone/gone.sqlite" ]
+  esc=$(printf '\033')
+  no_raw_esc() { ! grep -q "$esc" "$WORK/out"; }
+  cp "$WORK/small.csv" "$WORK/evil${esc}[1m.csv"
+  run dataset register evil "$WORK/evil${esc}[1m.csv" --target y --description "red $esc[31mtext" --tags "a${esc}[2Jb"
+  check "register with escapes in text exits 0" status_is 0
+  # Column names with control characters are refused at registration; a registry file
+  # written by hand or by another tool can still hold one.
+  sed -i 's/^    - name: x$/    - name: "evil\\e]0;pwned\\a"/' "$WORK/fresh/home/config/datasets/evil.yaml"
+  run dataset info evil --details
+  check "info escapes ESC in the description" contains "$OUT" 'red \x1b[31mtext'
+  check "info escapes ESC in tags" contains "$OUT" 'a\x1b[2Jb'
+  check "info escapes BEL in column names" contains "$OUT" 'evil\x1b]0;pwned\x07'
+  check "info escapes ESC in file names" contains "$OUT" 'evil\x1b[1m.csv'
+  check "info sends no raw ESC" no_raw_esc
+  run dataset list
+  check "list sends no raw ESC" no_raw_esc
+  run dataset search red
+  check "search escapes the description" contains "$OUT" 'red \x1b[31mtext'
+  check "search sends no raw ESC" no_raw_esc
+  run dataset info evil --format json
+  check "json keeps the text (escaped by JSON)" contains "$OUT" 'red \u001B[31mtext'
+  mkdir "$WORK/linked"
+  cp "$WORK/small.csv" "$WORK/linked/test.csv"
+  ln -s /etc/passwd "$WORK/linked/train.csv"
+  run dataset register linked "$WORK/linked"
+  check "a directory with an outside link registers the rest" status_is 0
+  check "the outside link is named" contains "$ERR" "Skipping $WORK/linked/train.csv: a symbolic link to /etc/passwd, outside $WORK/linked"
+  run dataset info linked
+  check "only the test table was loaded" bash -c "grep -q 'test ' '$WORK/out' && ! grep -q 'train ' '$WORK/out'"
+  [ "$FAILED" -eq 0 ]
+) || FAILED=$((FAILED + 1))
+
 finish

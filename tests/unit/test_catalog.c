@@ -586,6 +586,37 @@ static void test_list_skips_corrupt_files(void **state)
     assert_non_null(strstr(f->warnings, "shape.yaml: 'tables' must be a mapping"));
 }
 
+/* A FIFO named like a registry file: before, open() waited forever for a writer (the
+ * alarm kills the test then); now `info` fails at once naming the file and `list`
+ * skips it with a warning. */
+static void test_fifo_registry_file(void **state)
+{
+    fixture *f = *state;
+    commit_named(f->cfg, "alpha");
+    char path[600];
+    snprintf(path, sizeof path, "%s/pipe.yaml", mdm_config_path(f->cfg, "configs_path"));
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    dataset_info *info = NULL;
+    assert_int_equal(catalog_load(&info, f->cfg, "pipe"), MDM_EINVALID);
+    assert_null(info);
+    assert_non_null(strstr(mdm_error_last()->message, path));
+    assert_non_null(strstr(mdm_error_last()->message, "is a FIFO"));
+    assert_null(strchr(mdm_error_last()->message, '\n'));
+    f->warnings[0] = '\0';
+    dataset_info **infos;
+    size_t n;
+    assert_int_equal(catalog_list(&infos, &n, f->cfg), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(infos[0]->name, "alpha");
+    catalog_infos_free(infos, n);
+    assert_non_null(strstr(f->warnings, path));
+    /* Missing stays "not found". */
+    assert_int_equal(catalog_load(&info, f->cfg, "nosuch"), MDM_ENOTFOUND);
+    assert_string_equal(mdm_error_last()->message, "Dataset 'nosuch' not found");
+    alarm(0);
+}
+
 static void test_list_many(void **state)
 {
     fixture *f = *state;
@@ -717,6 +748,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_database_for, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_crash_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_skips_corrupt_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_registry_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update, setup, teardown),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conninfo_scrub.h"
 #include "storage/backends/postgres_conn.h"
 
 /* ------------------------------------------------------------------ version */
@@ -42,7 +43,6 @@ typedef struct conn_params {
     const char *values[MAX_KEYWORDS];
     int n;
     int expand_dbname;
-    const char *password; /* borrowed; only to scrub it out of messages */
     char timeout[24];
     char port[16];
 } conn_params;
@@ -58,27 +58,9 @@ static void param_add(conn_params *p, const char *keyword, const char *value)
     p->values[p->n] = NULL;
 }
 
-/* The password a conninfo string carries, so that messages can be scrubbed of it. */
-static char *conninfo_password(const char *conninfo)
-{
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
-    PQfreemem(err);
-    if (!opts)
-        return NULL;
-    char *password = NULL;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-            password = strdup(o->val);
-    PQconninfoFree(opts);
-    return password;
-}
-
-static int build_params(conn_params *p, char **owned_password, const mdm_target *target,
-                        const mdm_config *cfg)
+static int build_params(conn_params *p, const mdm_target *target, const mdm_config *cfg)
 {
     memset(p, 0, sizeof *p);
-    *owned_password = NULL;
     snprintf(p->timeout, sizeof p->timeout, "%lld",
              (long long)mdm_config_int(cfg, "database.connection_timeout"));
     const char *conninfo = target->conninfo;
@@ -99,8 +81,6 @@ static int build_params(conn_params *p, char **owned_password, const mdm_target 
         param_add(p, "application_name", "mdm");
         param_add(p, "dbname", conninfo);
         p->expand_dbname = 1;
-        *owned_password = conninfo_password(conninfo);
-        p->password = *owned_password;
     } else {
         const char *user = mdm_config_str(cfg, "database.postgresql.user");
         if (!user || !*user)
@@ -116,7 +96,6 @@ static int build_params(conn_params *p, char **owned_password, const mdm_target 
         param_add(p, "sslmode", mdm_config_str(cfg, "database.postgresql.sslmode"));
         param_add(p, "connect_timeout", p->timeout);
         param_add(p, "application_name", "mdm");
-        p->password = mdm_config_str(cfg, "database.postgresql.password");
     }
     /* mdm speaks UTF-8 whatever the connection string says. */
     param_add(p, "client_encoding", "UTF8");
@@ -169,25 +148,21 @@ static char *describe_target(const mdm_target *target, const mdm_config *cfg)
     return strbuf_detach(&sb);
 }
 
-/* The first line of libpq's message, with the password (if it ever appeared there)
- * replaced by asterisks. */
-static char *connect_failure(PGconn *pg, const char *password)
+/* The first line of libpq's message, with the value of any password field in it
+ * masked by position (mdm_conninfo_scrub), never every substring equal to the password:
+ * a password equal to the user name, or one character long, would have masked the
+ * user, the host or the port out of the message. */
+static char *connect_failure(PGconn *pg)
 {
     const char *msg = pg ? PQerrorMessage(pg) : "out of memory";
     size_t len = strcspn(msg, "\n");
-    strbuf sb = STRBUF_INIT;
-    size_t plen = password ? strlen(password) : 0;
-    for (size_t i = 0; i < len;) {
-        if (plen && i + plen <= len && memcmp(msg + i, password, plen) == 0) {
-            strbuf_append(&sb, "********");
-            i += plen;
-        } else {
-            strbuf_append_char(&sb, msg[i++]);
-        }
-    }
-    if (len == 0)
-        strbuf_append(&sb, "unknown error");
-    return strbuf_detach(&sb);
+    char *line = len ? strndup(msg, len) : strdup("unknown error");
+    if (!line)
+        return NULL;
+    char *scrubbed = NULL;
+    mdm_conninfo_scrub(&scrubbed, line);
+    free(line);
+    return scrubbed;
 }
 
 static bool database_missing(PGconn *pg)
@@ -215,7 +190,7 @@ static int create_database(conn_params *p, const char *dbname)
     param_add(&maint, "dbname", "postgres"); /* a later dbname overrides; never expanded */
     PGconn *pg = PQconnectdbParams(maint.keywords, maint.values, maint.expand_dbname);
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
-        char *why = connect_failure(pg, p->password);
+        char *why = connect_failure(pg);
         char *where = describe_conn(pg);
         rc = mdm_error_set(MDM_ECONNECT,
                            "could not connect to PostgreSQL at %s to create database '%s': %s",
@@ -238,7 +213,7 @@ static int create_database(conn_params *p, const char *dbname)
         /* 42P04 duplicate_database, or 23505 when two creators race in the catalog. */
         if (strcmp(state, "42P04") != 0 && strcmp(state, "23505") != 0) {
             const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-            char *why = primary ? strdup(primary) : connect_failure(pg, p->password);
+            char *why = primary ? strdup(primary) : connect_failure(pg);
             rc = mdm_error_set(PQstatus(pg) == CONNECTION_BAD ? MDM_ECONNECT : MDM_EBACKEND,
                                "could not create PostgreSQL database '%s': %s", dbname,
                                why ? why : "unknown error");
@@ -294,7 +269,6 @@ static int open_conn(mdm_backend_conn **out, const mdm_target *target, const mdm
 {
     *out = NULL;
     conn_params p;
-    char *owned_password = NULL;
     char *dbname = NULL;
     int rc = 0;
     mdm_backend_conn *c = calloc(1, sizeof *c);
@@ -307,7 +281,7 @@ static int open_conn(mdm_backend_conn **out, const mdm_target *target, const mdm
         rc = mdm_error_set(MDM_ENOMEM, "out of memory opening a PostgreSQL connection");
         goto cleanup;
     }
-    if ((rc = build_params(&p, &owned_password, target, cfg)))
+    if ((rc = build_params(&p, target, cfg)))
         goto cleanup;
 
     c->pg = PQconnectdbParams(p.keywords, p.values, p.expand_dbname);
@@ -325,7 +299,7 @@ static int open_conn(mdm_backend_conn **out, const mdm_target *target, const mdm
     }
     c->where = describe_conn(c->pg);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
-        char *why = connect_failure(c->pg, p.password);
+        char *why = connect_failure(c->pg);
         rc = mdm_error_set(MDM_ECONNECT, "could not connect to PostgreSQL at %s: %s",
                            c->where ? c->where : "?", why ? why : "out of memory");
         free(why);
@@ -342,7 +316,6 @@ static int open_conn(mdm_backend_conn **out, const mdm_target *target, const mdm
     c = NULL;
 cleanup:
     close_conn(c);
-    free(owned_password);
     free(dbname);
     return rc;
 }
