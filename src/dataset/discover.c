@@ -236,9 +236,9 @@ static int discover_directory(discovery *d, const char *dir)
         char full[PATH_MAX];
         if (snprintf(full, sizeof full, "%s/%s", dir, name) >= (int)sizeof full)
             continue;
-        io_format f;
-        bool gz;
-        size_t stem;
+        io_format f = IO_FORMAT_CSV;
+        bool gz = false;
+        size_t stem = 0;
         bool data_name = source_format_of(name, &f, &gz, &stem);
         entry_use use = check_entry(dir, full, data_name);
         if (use != ENTRY_USE) {
