@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mdm/arrow.h"
 #include "mdm/mdm.h"
 
 #ifdef __cplusplus
@@ -345,48 +346,6 @@ MDM_EXTERN int mdm_dataset_export(char ***paths, size_t *npaths, mdm_dataset *ds
 MDM_EXTERN void mdm_paths_free(char **paths, size_t npaths);
 
 /* ------------------------------------------------------------------ Arrow */
-
-/* Arrow C stream interface (arrow.apache.org/docs/format/CStreamInterface.html),
- * declared here as the specification asks, guarded so that other definitions win. */
-#ifndef ARROW_C_DATA_INTERFACE
-#define ARROW_C_DATA_INTERFACE
-#define ARROW_FLAG_DICTIONARY_ORDERED 1
-#define ARROW_FLAG_NULLABLE 2
-#define ARROW_FLAG_MAP_KEYS_SORTED 4
-struct ArrowSchema {
-    const char *format;
-    const char *name;
-    const char *metadata;
-    int64_t flags;
-    int64_t n_children;
-    struct ArrowSchema **children;
-    struct ArrowSchema *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-struct ArrowArray {
-    int64_t length;
-    int64_t null_count;
-    int64_t offset;
-    int64_t n_buffers;
-    int64_t n_children;
-    const void **buffers;
-    struct ArrowArray **children;
-    struct ArrowArray *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-#endif
-#ifndef ARROW_C_STREAM_INTERFACE
-#define ARROW_C_STREAM_INTERFACE
-struct ArrowArrayStream {
-    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
-    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
-    const char *(*get_last_error)(struct ArrowArrayStream *);
-    void (*release)(struct ArrowArrayStream *);
-    void *private_data;
-};
-#endif
 
 /* A table read or a query as an Arrow stream (a struct of columns per batch: int64 "l",
  * float64 "g", bool "b", text "u", date "tdD", timestamp "tsu:"). The stream holds a
